@@ -1,0 +1,106 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from '@apollo/server/plugin/landingPage/default';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Config } from './config.js';
+import type { GatewayContext } from './context.js';
+import { ErrorCode, GatewayError } from './errors.js';
+import { buildSchema } from './schema.js';
+
+/** What Apollo Sandbox opens with: a query that works as soon as the headers hold real credentials. */
+export const SANDBOX_DOCUMENT = `query Visitor($id: ID!) {
+  visitor(id: $id) {
+    id
+    username
+    name
+    status
+    createdAt
+    updatedAt
+    departmentId
+    phones { phoneNumber }
+    emails { address }
+    token
+  }
+}
+`;
+export const SANDBOX_VARIABLES = { id: '642fc15452492a08c3a756de' };
+export const PLACEHOLDER_HEADERS = {
+  'X-Auth-Token': '<your Rocket.Chat auth or personal access token>',
+  'X-User-Id': '<your Rocket.Chat user id>',
+};
+
+export interface ApolloOptions {
+  config: Pick<Config, 'production' | 'introspection'>;
+  /** Headers Sandbox starts with: the demo credentials in demo mode, placeholders otherwise. */
+  sandboxHeaders: Record<string, string>;
+}
+
+export function createApollo({ config, sandboxHeaders }: ApolloOptions): ApolloServer<GatewayContext> {
+  return new ApolloServer<GatewayContext>({
+    schema: buildSchema(),
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: !config.production,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    formatError: maskUnexpected,
+    plugins: [
+      config.production
+        ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
+        : ApolloServerPluginLandingPageLocalDefault({
+            footer: false,
+            document: SANDBOX_DOCUMENT,
+            variables: SANDBOX_VARIABLES,
+            headers: sandboxHeaders,
+            embed: { endpointIsEditable: false, initialState: { pollForSchemaUpdates: false } },
+          }),
+      requestIdOnErrors,
+    ],
+  });
+}
+
+/**
+ * Errors the gateway raised on purpose (the catalogue) and GraphQL's own (syntax, validation) carry
+ * their message; anything else is a bug here, and its message could leak internals.
+ */
+function maskUnexpected(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof GatewayError) {
+    // An expected outcome, not a bug: a stack trace would only be noise.
+    const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  }
+  if (original instanceof GraphQLError) return formatted;
+  return {
+    message: 'Internal server error',
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+  };
+}
+
+/** Puts the request id on every error (support can find the log line) and logs unexpected ones in full. */
+const requestIdOnErrors: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async didEncounterErrors({ errors, contextValue }) {
+        for (const err of errors) {
+          const original = unwrapResolverError(err);
+          if (!(original instanceof GraphQLError)) {
+            contextValue.log?.error({ err: original, path: err.path }, 'unexpected error while resolving');
+          }
+        }
+      },
+      async willSendResponse({ response, contextValue }) {
+        if (response.body.kind !== 'single' || !response.body.singleResult.errors) return;
+        const requestId = contextValue.requestId;
+        response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({
+          ...e,
+          extensions: { ...e.extensions, requestId },
+        }));
+      },
+    };
+  },
+};

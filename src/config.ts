@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the gateway reads, parsed and validated once at start-up. A bad value
+ * stops the process with a message naming the variable (see index.ts), rather than failing later
+ * on the first request.
+ */
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+
+const csv = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const rocketChatUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  .refine((v) => {
+    const u = new URL(v);
+    return !u.search && !u.hash && !u.username && !u.password;
+  }, 'must not contain a query string, fragment or credentials')
+  // Rocket.Chat may live under a path prefix (https://host/chat); keep it, without a trailing slash.
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const EnvSchema = z.object({
+  ROCKETCHAT_URL: rocketChatUrl.optional(),
+  PORT: int(0, 65535, 4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  UPSTREAM_TIMEOUT_MS: int(1, 120_000, 3000),
+  UPSTREAM_RETRIES: int(0, 5, 2),
+  UPSTREAM_CONNECTIONS: int(1, 1024, 64),
+  UPSTREAM_CONCURRENCY_PER_REQUEST: int(1, 256, 10),
+  MAX_IDS: int(1, 1000, 100),
+  CORS_ORIGINS: csv,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: bool(false),
+  INTROSPECTION: bool(false).optional(),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Config {
+  /** Undefined: start the embedded demo upstream and use it. */
+  rocketChatUrl: string | undefined;
+  port: number;
+  host: string;
+  production: boolean;
+  nodeEnv: 'development' | 'production' | 'test';
+  upstream: {
+    timeoutMs: number;
+    retries: number;
+    connections: number;
+    /** How many upstream calls one operation may have in flight at once. */
+    concurrencyPerRequest: number;
+  };
+  maxIds: number;
+  corsOrigins: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  trustProxy: boolean;
+  introspection: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Empty strings count as unset, as they do in most shells' `VAR= cmd`. */
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? 'environment');
+      return `${name}: ${i.message} (got ${JSON.stringify(env[name] ?? null)})`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  return {
+    rocketChatUrl: e.ROCKETCHAT_URL,
+    port: e.PORT,
+    host: e.HOST,
+    production,
+    nodeEnv: e.NODE_ENV,
+    upstream: {
+      timeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      retries: e.UPSTREAM_RETRIES,
+      connections: e.UPSTREAM_CONNECTIONS,
+      concurrencyPerRequest: e.UPSTREAM_CONCURRENCY_PER_REQUEST,
+    },
+    maxIds: e.MAX_IDS,
+    corsOrigins: e.CORS_ORIGINS,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+    introspection: e.INTROSPECTION ?? !production,
+  };
+}

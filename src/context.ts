@@ -1,0 +1,61 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import type { Credentials, RocketChatClient } from './rocketchat/client.js';
+import { VisitorsAPI } from './rocketchat/VisitorsAPI.js';
+
+/** What every resolver receives. Built anew for each GraphQL request; nothing in it outlives it. */
+export interface GatewayContext {
+  visitors: VisitorsAPI;
+  requestId: string;
+  log: Logger;
+}
+
+/** Process-wide parts the per-request context is built from. */
+export interface ContextDeps {
+  client: RocketChatClient;
+  config: Pick<Config, 'maxIds' | 'upstream'>;
+  log: Logger;
+}
+
+export interface IncomingCall {
+  headers: IncomingHttpHeaders;
+  requestId: string;
+  /** Aborted when the caller disconnects. */
+  signal?: AbortSignal;
+}
+
+/** Visible ASCII only: no control characters (header injection), no spaces, nothing over 512. */
+const CREDENTIAL_PATTERN = /^[\x21-\x7e]{1,512}$/;
+
+/** Reads the caller's credentials once; a refusal is kept and answered per field, without an upstream call. */
+export function readCredentials(headers: IncomingHttpHeaders): Credentials | { refused: string } {
+  const authToken = headers['x-auth-token'];
+  const userId = headers['x-user-id'];
+  if (authToken === undefined || userId === undefined || authToken === '' || userId === '') {
+    return { refused: 'missing X-Auth-Token or X-User-Id' };
+  }
+  if (typeof authToken !== 'string' || typeof userId !== 'string') {
+    return { refused: 'X-Auth-Token and X-User-Id must be sent once each' };
+  }
+  if (!CREDENTIAL_PATTERN.test(authToken) || !CREDENTIAL_PATTERN.test(userId)) {
+    return { refused: 'X-Auth-Token and X-User-Id must be 1 to 512 visible ASCII characters' };
+  }
+  return { authToken, userId };
+}
+
+export function createContext(deps: ContextDeps, call: IncomingCall): GatewayContext {
+  const log = deps.log.child({ requestId: call.requestId });
+  return {
+    requestId: call.requestId,
+    log,
+    visitors: new VisitorsAPI({
+      client: deps.client,
+      credentials: readCredentials(call.headers),
+      requestId: call.requestId,
+      signal: call.signal,
+      concurrency: deps.config.upstream.concurrencyPerRequest,
+      maxIds: deps.config.maxIds,
+    }),
+  };
+}

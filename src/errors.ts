@@ -1,0 +1,189 @@
+import { GraphQLError } from 'graphql';
+import type { WireErrorBody } from './rocketchat/models.js';
+
+/**
+ * The error catalogue: the one place that decides which `extensions.code` a failure gets. Every
+ * other module raises through these functions, so a client can switch on a code and trust it.
+ */
+export const ErrorCode = {
+  NOT_FOUND: 'NOT_FOUND',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  FORBIDDEN: 'FORBIDDEN',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  RATE_LIMITED: 'RATE_LIMITED',
+  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
+  UPSTREAM_ERROR: 'UPSTREAM_ERROR',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** What a client may learn of the upstream answer: its status and Rocket.Chat's own error string. */
+export interface UpstreamDetails {
+  /** HTTP status, or null when no answer arrived (connection refused, reset, timeout). */
+  status: number | null;
+  /** Rocket.Chat's `error` (or 401's `message`), or the transport error's code; never the raw body. */
+  error: string | null;
+}
+
+/**
+ * A failure the gateway understood. `retryable` tells the client's retry policy whether another
+ * attempt could succeed; it is not sent to callers.
+ */
+export class GatewayError extends GraphQLError {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(
+    message: string,
+    code: ErrorCode,
+    options: { upstream?: UpstreamDetails; retryAfter?: number; retryable?: boolean } = {},
+  ) {
+    const extensions: Record<string, unknown> = { code };
+    if (options.upstream) extensions.upstream = options.upstream;
+    if (options.retryAfter !== undefined) extensions.retryAfter = options.retryAfter;
+    super(message, { extensions });
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** Rocket.Chat's 401 body says `message`; every other error body says `error`. */
+function upstreamErrorString(body: WireErrorBody | undefined): string | null {
+  if (!body || typeof body !== 'object') return null;
+  if (typeof body.error === 'string') return body.error;
+  if (typeof body.message === 'string') return body.message;
+  return null;
+}
+
+/**
+ * Seconds until a 429's window reopens. Rocket.Chat sends `X-RateLimit-Reset` as an epoch in
+ * milliseconds and no `Retry-After`; proxies in front of it may send `Retry-After` (seconds or a date).
+ */
+export function retryAfterSeconds(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const retryAfter = first(headers['retry-after']);
+  if (retryAfter !== undefined) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+    const date = Date.parse(retryAfter);
+    if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - now) / 1000));
+  }
+  const reset = Number(first(headers['x-ratelimit-reset']));
+  if (Number.isFinite(reset) && reset > 0) return Math.max(0, Math.ceil((reset - now) / 1000));
+  return undefined;
+}
+
+/** Maps a non-200 answer (and a 200 with `success: false`) to its catalogue row. */
+export function errorFromResponse(
+  status: number,
+  body: WireErrorBody | undefined,
+  headers: Record<string, string | string[] | undefined> = {},
+): GatewayError {
+  const error = upstreamErrorString(body);
+  const upstream = { status, error };
+  if (status === 200) {
+    return new GatewayError('Rocket.Chat answered 200 but reported a failure.', 'UPSTREAM_BAD_RESPONSE', { upstream });
+  }
+  if (status === 400) {
+    if (error === 'visitor-not-found') return new GatewayError('Visitor not found.', 'NOT_FOUND', { upstream });
+    if (body?.errorType === 'invalid-params') {
+      return new GatewayError('Rocket.Chat rejected the request parameters.', 'BAD_USER_INPUT', { upstream });
+    }
+    if (error === 'error-not-authorized') return forbidden(upstream);
+    return new GatewayError(`Rocket.Chat answered 400.`, 'UPSTREAM_ERROR', { upstream });
+  }
+  if (status === 401) {
+    return new GatewayError('Rocket.Chat did not accept these credentials.', 'UNAUTHENTICATED', { upstream });
+  }
+  if (status === 403) return forbidden(upstream);
+  if (status === 429) {
+    return new GatewayError('Rocket.Chat is rate limiting these calls; try again later.', 'RATE_LIMITED', {
+      upstream,
+      retryAfter: retryAfterSeconds(headers),
+    });
+  }
+  if (status === 500 || status === 502 || status === 503 || status === 504) {
+    return new GatewayError(`Rocket.Chat is unavailable (HTTP ${status}).`, 'UPSTREAM_UNAVAILABLE', {
+      upstream,
+      retryable: true,
+    });
+  }
+  return new GatewayError(`Rocket.Chat answered an unexpected HTTP ${status}.`, 'UPSTREAM_ERROR', { upstream });
+}
+
+function forbidden(upstream: UpstreamDetails): GatewayError {
+  return new GatewayError('These credentials lack the view-l-room permission.', 'FORBIDDEN', { upstream });
+}
+
+/** A 200 (or an error status) whose body is not what Rocket.Chat sends: not JSON, truncated, wrong shape, too big. */
+export function badResponse(status: number, reason: string): GatewayError {
+  return new GatewayError(`Rocket.Chat sent an unusable response: ${reason}.`, 'UPSTREAM_BAD_RESPONSE', {
+    upstream: { status, error: null },
+  });
+}
+
+export function upstreamTimeout(timeoutMs: number): GatewayError {
+  return new GatewayError(`Rocket.Chat did not answer within ${timeoutMs} ms.`, 'UPSTREAM_TIMEOUT', {
+    upstream: { status: null, error: 'timeout' },
+    retryable: true,
+  });
+}
+
+/** Errors undici raises before any answer (refused, reset, DNS) that a retry may cure. */
+const RETRYABLE_TRANSPORT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+/** Maps a transport failure (no usable HTTP answer) to its catalogue row. */
+export function errorFromTransport(err: unknown, timeoutMs: number): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const code = transportCode(err);
+  if (
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'ETIMEDOUT' ||
+    code === 'TimeoutError'
+  ) {
+    return upstreamTimeout(timeoutMs);
+  }
+  return new GatewayError('Rocket.Chat could not be reached.', 'UPSTREAM_UNAVAILABLE', {
+    upstream: { status: null, error: code ?? 'connection-error' },
+    retryable: code === undefined || RETRYABLE_TRANSPORT_CODES.has(code),
+  });
+}
+
+function transportCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  // undici wraps the socket error in `cause`; the innermost code is the informative one.
+  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
+    const obj = e as { code?: unknown; name?: unknown; cause?: unknown };
+    if (typeof obj.code === 'string' && !obj.cause) return obj.code;
+    if (obj.name === 'TimeoutError') return 'TimeoutError';
+    if (!obj.cause) return typeof obj.code === 'string' ? obj.code : undefined;
+    e = obj.cause;
+  }
+  return undefined;
+}
+
+/** Refused before any upstream call: no credentials, or malformed ones. */
+export function missingCredentials(reason: string): GatewayError {
+  return new GatewayError(
+    `Send your Rocket.Chat credentials in the X-Auth-Token and X-User-Id headers (${reason}).`,
+    'UNAUTHENTICATED',
+  );
+}
+
+export function badUserInput(message: string): GatewayError {
+  return new GatewayError(message, 'BAD_USER_INPUT');
+}

@@ -1,0 +1,6 @@
+import type { QueryResolvers } from '../__generated__/resolvers-types.js';
+
+export const Query: QueryResolvers = {
+  visitor: (_root, { id }, { visitors }) => visitors.load(id),
+  visitors: (_root, { ids }, { visitors }) => visitors.loadMany(ids),
+};

@@ -1,0 +1,52 @@
+import type {
+  VisitorContactManagerResolvers,
+  VisitorLastAgentResolvers,
+  VisitorLastChatResolvers,
+  VisitorResolvers,
+  VisitorStatus,
+} from '../__generated__/resolvers-types.js';
+import type { Logger } from '../logger.js';
+
+/** Wire → schema renames. Fields with the same name on both sides resolve by default. */
+export const Visitor: VisitorResolvers = {
+  id: (v) => v._id,
+  status: (v, _args, { log }) => visitorStatus(v.status, v._id, log),
+  createdAt: (v) => v.ts ?? null,
+  updatedAt: (v) => v._updatedAt ?? null,
+  departmentId: (v) => v.department ?? null,
+  phones: (v) => v.phone ?? [],
+  emails: (v) => v.visitorEmails ?? [],
+  customFields: (v) => v.livechatData ?? null,
+  externalIds: (v) => v.externalIds ?? [],
+  activity: (v) => v.activity ?? [],
+};
+
+export const VisitorLastChat: VisitorLastChatResolvers = {
+  id: (c) => c._id,
+  startedAt: (c) => c.ts ?? null,
+};
+
+export const VisitorLastAgent: VisitorLastAgentResolvers = {
+  assignedAt: (a) => a.ts ?? null,
+};
+
+export const VisitorContactManager: VisitorContactManagerResolvers = {
+  id: (m) => m._id ?? null,
+  emails: (m) => m.emails ?? [],
+};
+
+const STATUSES: Record<string, VisitorStatus> = {
+  online: 'ONLINE',
+  away: 'AWAY',
+  busy: 'BUSY',
+  offline: 'OFFLINE',
+  disabled: 'DISABLED',
+};
+
+/** A status from a newer Rocket.Chat must not fail a whole query: null, and a warning for the operator. */
+function visitorStatus(status: string | undefined, visitorId: string, log: Logger): VisitorStatus | null {
+  if (status === undefined) return null;
+  const known = STATUSES[status];
+  if (!known) log.warn({ status, visitorId }, 'unknown visitor status from Rocket.Chat; answered null');
+  return known ?? null;
+}

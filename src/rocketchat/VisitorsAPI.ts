@@ -1,0 +1,69 @@
+import DataLoader from 'dataloader';
+import pLimit from 'p-limit';
+import { badUserInput, missingCredentials } from '../errors.js';
+import type { CallOptions, Credentials, RocketChatClient } from './client.js';
+import type { WireVisitor } from './models.js';
+
+/** Rocket.Chat ids are Meteor ids or ObjectIds; anything else is refused before it costs a call. */
+export const VISITOR_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface VisitorsAPIOptions {
+  client: RocketChatClient;
+  /** The caller's credentials, or why they were refused (then nothing goes upstream). */
+  credentials: Credentials | { refused: string };
+  requestId?: string;
+  signal?: AbortSignal;
+  /** Upstream calls one operation may have in flight at once. */
+  concurrency: number;
+  maxIds: number;
+}
+
+/**
+ * One caller's view of Rocket.Chat visitors for one GraphQL operation. Built per request, so its
+ * DataLoader cache can never serve one caller's visitor to another; within the operation it turns
+ * repeated ids into one call and runs distinct ids in parallel (Rocket.Chat has no multi-id route).
+ */
+export class VisitorsAPI {
+  readonly #loader: DataLoader<string, WireVisitor>;
+  readonly #options: VisitorsAPIOptions;
+
+  constructor(options: VisitorsAPIOptions) {
+    this.#options = options;
+    this.#loader = new DataLoader((ids) => this.#fetchAll(ids));
+  }
+
+  /** One visitor; rejects with a catalogue error (NOT_FOUND, FORBIDDEN, …). */
+  load(id: string): Promise<WireVisitor> {
+    const refused = this.#refuse(id);
+    return refused ? Promise.reject(refused) : this.#loader.load(id);
+  }
+
+  /** One promise per id, in order, so each failure lands at its own list index. */
+  loadMany(ids: readonly string[]): Promise<WireVisitor>[] {
+    if (ids.length > this.#options.maxIds) {
+      throw badUserInput(`visitors(ids) takes at most ${this.#options.maxIds} ids; got ${ids.length}.`);
+    }
+    return ids.map((id) => this.load(id));
+  }
+
+  #refuse(id: string): Error | undefined {
+    if (!VISITOR_ID_PATTERN.test(id)) {
+      return badUserInput('A visitor id is 1 to 64 characters of A-Z, a-z, 0-9, "_" and "-".');
+    }
+    if ('refused' in this.#options.credentials) return missingCredentials(this.#options.credentials.refused);
+    return undefined;
+  }
+
+  /** DataLoader's contract: one value or one Error per id, in the ids' order. */
+  async #fetchAll(ids: readonly string[]): Promise<(WireVisitor | Error)[]> {
+    const { client, credentials, requestId, signal, concurrency } = this.#options;
+    const call: CallOptions = { credentials: credentials as Credentials, requestId, signal };
+    const limit = pLimit(concurrency);
+    const settled = await Promise.allSettled(ids.map((id) => limit(() => client.getVisitor(id, call))));
+    return settled.map((s) => (s.status === 'fulfilled' ? s.value : toError(s.reason)));
+  }
+}
+
+function toError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}

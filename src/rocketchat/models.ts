@@ -1,0 +1,85 @@
+/**
+ * Wire types of Rocket.Chat's `GET /api/v1/livechat/visitors.info` (`ILivechatVisitor` in
+ * `@rocket.chat/core-typings`). Every field but `_id` may be absent; dates are ISO-8601 strings.
+ * See ../shared/upstream/BEHAVIOR.md. These are the codegen `mappers` targets.
+ */
+export type WireVisitorStatus = 'online' | 'away' | 'busy' | 'offline' | 'disabled';
+
+export interface WirePhone {
+  phoneNumber: string;
+}
+
+export interface WireEmail {
+  address: string;
+}
+
+export interface WireLastChat {
+  _id: string;
+  ts: string;
+}
+
+export interface WireLastAgent {
+  username: string;
+  agentId: string;
+  ts: string;
+}
+
+export interface WireContactManager {
+  _id?: string;
+  username: string;
+  name?: string;
+  emails?: WireEmail[];
+}
+
+export interface WireExternalId {
+  appId: string;
+  entityId: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface WireVisitor {
+  _id: string;
+  _updatedAt?: string;
+  username?: string;
+  ts?: string;
+  /** Removed from responses since Rocket.Chat 8.5.0. */
+  token?: string;
+  department?: string;
+  name?: string;
+  phone?: WirePhone[] | null;
+  lastChat?: WireLastChat;
+  userAgent?: string;
+  ip?: string;
+  host?: string;
+  visitorEmails?: WireEmail[];
+  /** Added in Rocket.Chat 8.4.0. */
+  externalIds?: WireExternalId[];
+  /** A newer server may send a status this gateway does not know yet. */
+  status?: WireVisitorStatus | (string & {});
+  lastAgent?: WireLastAgent;
+  livechatData?: Record<string, unknown>;
+  contactManager?: WireContactManager;
+  activity?: string[];
+  disabled?: boolean;
+}
+
+/** `200 {"visitor": …, "success": true}` */
+export interface VisitorsInfoResponse {
+  visitor: WireVisitor;
+  success: true;
+}
+
+/** The error bodies Rocket.Chat answers with (401 has its own shape). */
+export interface WireErrorBody {
+  success?: false;
+  error?: string;
+  errorType?: string;
+  status?: string;
+  message?: string;
+}
+
+/** `GET /api/info` */
+export interface ServerInfoResponse {
+  version: string;
+  success: true;
+}

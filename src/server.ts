@@ -1,0 +1,171 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { HeaderMap } from '@apollo/server';
+import cors from 'cors';
+import { createApollo, PLACEHOLDER_HEADERS } from './apollo.js';
+import type { Config } from './config.js';
+import { createContext, type ContextDeps } from './context.js';
+import { BodyTooLargeError, readBody } from './http/body.js';
+import { createLogger, type Logger } from './logger.js';
+import { HttpRocketChatClient, type RocketChatClient } from './rocketchat/client.js';
+
+/** GraphQL documents are small; anything larger is a mistake or an attack. */
+export const MAX_BODY_BYTES = 100 * 1024;
+export const SANDBOX_ORIGIN = 'https://studio.apollographql.com';
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface GatewayOptions {
+  /** Defaults to an undici client for `config.rocketChatUrl`. */
+  client?: RocketChatClient;
+  log?: Logger;
+  /** Headers Apollo Sandbox opens with (the demo credentials in demo mode). */
+  sandboxHeaders?: Record<string, string>;
+}
+
+export interface Gateway {
+  /** The GraphQL endpoint, e.g. http://localhost:4000/graphql */
+  url: string;
+  port: number;
+  client: RocketChatClient;
+  stop(): Promise<void>;
+}
+
+/** Starts the HTTP server with GraphQL at /graphql and the health routes. */
+export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const log = options.log ?? createLogger(config.logLevel);
+  if (!options.client && !config.rocketChatUrl) throw new Error('createGateway needs config.rocketChatUrl or a client');
+  const client =
+    options.client ??
+    new HttpRocketChatClient({
+      baseUrl: config.rocketChatUrl!,
+      timeoutMs: config.upstream.timeoutMs,
+      retries: config.upstream.retries,
+      connections: config.upstream.connections,
+    });
+  const deps: ContextDeps = { client, config, log };
+  const apollo = createApollo({ config, sandboxHeaders: options.sandboxHeaders ?? PLACEHOLDER_HEADERS });
+  await apollo.start();
+
+  const allowedOrigins = new Set(config.corsOrigins);
+  if (!config.production) allowedOrigins.add(SANDBOX_ORIGIN);
+  const corsHandler = cors({
+    origin: (origin, done) => done(null, !!origin && (allowedOrigins.has('*') || allowedOrigins.has(origin))),
+    methods: ['GET', 'POST', 'OPTIONS'],
+    exposedHeaders: ['X-Request-Id'],
+    maxAge: 600,
+  });
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, requestId: string, search: string) {
+    let body: unknown;
+    if (req.method === 'POST') {
+      const text = await readBody(req, MAX_BODY_BYTES);
+      if ((req.headers['content-type'] ?? '').includes('json')) {
+        try {
+          body = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+        }
+      } else {
+        body = text;
+      }
+    }
+    // Aborting on disconnect stops upstream calls nobody waits for any more.
+    const disconnect = new AbortController();
+    res.once('close', () => res.writableFinished || disconnect.abort());
+
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const answer = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
+      context: async () => createContext(deps, { headers: req.headers, requestId, signal: disconnect.signal }),
+    });
+    for (const [name, value] of answer.headers) res.setHeader(name, value);
+    res.statusCode = answer.status ?? 200;
+    if (answer.body.kind === 'complete') {
+      res.end(answer.body.string);
+      return;
+    }
+    for await (const chunk of answer.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  async function readyz(res: ServerResponse) {
+    try {
+      const info = await client.serverInfo();
+      sendJson(res, 200, { status: 'ready', upstream: { version: info.version } });
+    } catch {
+      sendJson(res, 503, { status: 'unavailable', upstream: null });
+    }
+  }
+
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q < 0 ? url : url.slice(0, q);
+    const search = q < 0 ? '' : url.slice(q);
+
+    const handle = async () => {
+      switch (pathname) {
+        case '/graphql':
+          await new Promise<void>((next) => corsHandler(req, res, () => next()));
+          if (res.writableEnded) return; // a CORS preflight was answered
+          return graphql(req, res, requestId, search);
+        case '/healthz':
+          return sendJson(res, 200, { status: 'ok' });
+        case '/readyz':
+          return readyz(res);
+        default:
+          return sendJson(res, 404, { error: 'Not found. GraphQL is served at /graphql.' });
+      }
+    };
+    handle().catch((err: unknown) => {
+      if (err instanceof BodyTooLargeError) {
+        res.setHeader('connection', 'close');
+        return sendJson(res, 413, {
+          errors: [{ message: `Request body over ${MAX_BODY_BYTES} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+        });
+      }
+      log.error({ err, requestId }, 'unhandled error in the HTTP handler');
+      if (!res.headersSent) {
+        sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } }] });
+      } else {
+        res.destroy();
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+
+  return {
+    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/graphql`,
+    port,
+    client,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await apollo.stop();
+      if (!options.client) await client.close();
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
+}
