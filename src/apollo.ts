@@ -45,6 +45,8 @@ export function createApollo({ config, sandboxHeaders }: ApolloOptions): ApolloS
     includeStacktraceInErrorResponses: !config.production,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // index.ts owns shutdown; Apollo's own handler would re-raise the signal and kill the process mid-drain.
+    stopOnTerminationSignals: false,
     formatError: maskUnexpected,
     plugins: [
       config.production

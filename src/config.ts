@@ -8,11 +8,8 @@ import { z } from 'zod';
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1');
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const bool = (fallback: boolean) => flag.default(fallback);
 
 const csv = z
   .string()
@@ -27,6 +24,7 @@ const csv = z
 const rocketChatUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
   .refine((v) => {
+    if (!URL.canParse(v)) return true; // already reported by z.url()
     const u = new URL(v);
     return !u.search && !u.hash && !u.username && !u.password;
   }, 'must not contain a query string, fragment or credentials')
@@ -46,7 +44,7 @@ const EnvSchema = z.object({
   CORS_ORIGINS: csv,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool(false),
-  INTROSPECTION: bool(false).optional(),
+  INTROSPECTION: flag.optional(),
 });
 
 export type Env = z.input<typeof EnvSchema>;

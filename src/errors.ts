@@ -124,10 +124,10 @@ export function badResponse(status: number, reason: string): GatewayError {
   });
 }
 
-export function upstreamTimeout(timeoutMs: number): GatewayError {
+export function upstreamTimeout(timeoutMs: number, { retryable = true } = {}): GatewayError {
   return new GatewayError(`Rocket.Chat did not answer within ${timeoutMs} ms.`, 'UPSTREAM_TIMEOUT', {
     upstream: { status: null, error: 'timeout' },
-    retryable: true,
+    retryable,
   });
 }
 

@@ -108,7 +108,7 @@ export class HttpRocketChatClient implements RocketChatClient {
       } catch (err) {
         // A second timeout means the upstream is stuck, not unlucky: stop retrying.
         if (err instanceof GatewayError && err.code === 'UPSTREAM_TIMEOUT' && ++timeouts > 1) {
-          throw upstreamTimeout(this.#timeoutMs);
+          throw upstreamTimeout(this.#timeoutMs, { retryable: false });
         }
         throw err;
       }
@@ -135,7 +135,7 @@ export class HttpRocketChatClient implements RocketChatClient {
   ): Promise<UpstreamAnswer> {
     const deadline = AbortSignal.timeout(this.#timeoutMs);
     const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline;
-    let status: number;
+    let status = 0;
     let resHeaders: UpstreamAnswer['headers'];
     let text: string;
     try {
@@ -155,9 +155,9 @@ export class HttpRocketChatClient implements RocketChatClient {
       if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
         throw badResponse(200, `body over the ${MAX_RESPONSE_BYTES}-byte cap`);
       }
-      if (err instanceof undiciErrors.RequestContentLengthMismatchError || err instanceof undiciErrors.ResponseContentLengthMismatchError) {
-        throw badResponse(0, 'truncated body');
-      }
+      // The answer began and then stopped: a FIN and a RST mid-body look alike, and both leave a
+      // body that cannot be trusted, so neither is retried as a connection failure would be.
+      if (status !== 0) throw badResponse(status, 'truncated body');
       throw errorFromTransport(err, this.#timeoutMs);
     }
     let body: unknown;

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoUpstream, type DemoUpstream } from '../../src/demo/upstream.js';
+import { DEMO_CREDENTIALS, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
+import { SANDBOX_ORIGIN } from '../../src/server.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+describe('HTTP surface', () => {
+  let upstream: DemoUpstream;
+  let gateway: TestGateway;
+  let production: TestGateway;
+
+  beforeAll(async () => {
+    upstream = await startDemoUpstream();
+    gateway = await startTestGateway(upstream.url, { CORS_ORIGINS: 'https://console.example.org' }, {
+      sandboxHeaders: { 'X-Auth-Token': DEMO_CREDENTIALS.authToken, 'X-User-Id': DEMO_CREDENTIALS.userId },
+    });
+    production = await startTestGateway(upstream.url, { NODE_ENV: 'production', CORS_ORIGINS: 'https://console.example.org' });
+  });
+  afterAll(async () => {
+    await gateway.stop();
+    await production.stop();
+    await upstream.stop();
+  });
+
+  it('opens Apollo Sandbox in a browser with the example query, variables and headers', async () => {
+    const res = await fetch(gateway.url, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('embeddable-sandbox');
+    expect(html).toContain('visitor(id: $id)');
+    expect(html).toContain(SEED_VISITOR_ID);
+    expect(html).toContain(DEMO_CREDENTIALS.authToken);
+    expect(html).toContain('X-User-Id');
+  });
+
+  it('lets the hosted Sandbox and CORS_ORIGINS through a preflight, and no other origin', async () => {
+    const preflight = (origin: string, url = gateway.url) =>
+      fetch(url, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-auth-token,x-user-id',
+        },
+      });
+    const sandbox = await preflight(SANDBOX_ORIGIN);
+    expect(sandbox.status).toBe(204);
+    expect(sandbox.headers.get('access-control-allow-origin')).toBe(SANDBOX_ORIGIN);
+    expect(sandbox.headers.get('access-control-allow-headers')).toContain('x-auth-token');
+    const listed = await preflight('https://console.example.org');
+    expect(listed.headers.get('access-control-allow-origin')).toBe('https://console.example.org');
+    const other = await preflight('https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // Production drops the Sandbox origin but keeps the operator's list.
+    expect((await preflight(SANDBOX_ORIGIN, production.url)).headers.get('access-control-allow-origin')).toBeNull();
+    expect((await preflight('https://console.example.org', production.url)).headers.get('access-control-allow-origin')).toBe(
+      'https://console.example.org',
+    );
+  });
+
+  it('answers 413 for a body over 100 KiB, and keeps serving', async () => {
+    const res = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ __typename }`, pad: 'x'.repeat(101 * 1024) }),
+    });
+    expect(res.status).toBe(413);
+    expect((await gateway.post({ query: '{ __typename }' })).body.data).toEqual({ __typename: 'Query' });
+  });
+
+  it('refuses JSON array batching', async () => {
+    const res = await gateway.post([{ query: '{ __typename }' }, { query: '{ __typename }' }]);
+    expect(res.status).toBe(400);
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const res = await gateway.post('{"query": ');
+    expect(res.status).toBe(400);
+    expect(res.body.errors![0]!.extensions!.code).toBe('BAD_REQUEST');
+  });
+
+  it('blocks a simple cross-site GET (CSRF prevention)', async () => {
+    const res = await fetch(`${gateway.url}?query=${encodeURIComponent('{ __typename }')}`);
+    expect(res.status).toBe(400);
+  });
+
+  it('serves /healthz and /readyz with the upstream version, and 404 elsewhere', async () => {
+    const health = await fetch(gateway.url.replace('/graphql', '/healthz'));
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(gateway.url.replace('/graphql', '/readyz'));
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', upstream: { version: '8.4.1' } });
+    expect((await fetch(gateway.url.replace('/graphql', '/nope'))).status).toBe(404);
+  });
+
+  it('turns introspection off and hides stack traces in production', async () => {
+    const res = await production.post({ query: '{ __schema { types { name } } }' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors![0]!.extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const bad = await production.post({ query: '{ visitor(id: "x y") { id } }' });
+    expect(bad.body.errors![0]!.extensions!.stacktrace).toBeUndefined();
+  });
+});
