@@ -6,7 +6,12 @@ import { z } from 'zod';
  * on the first request.
  */
 const int = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max))
+    .default(fallback);
 
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const bool = (fallback: boolean) => flag.default(fallback);
@@ -37,8 +42,18 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   UPSTREAM_TIMEOUT_MS: int(1, 120_000, 3000),
+  UPSTREAM_DEADLINE_MS: int(1, 600_000, 8000),
   UPSTREAM_RETRIES: int(0, 5, 2),
+  UPSTREAM_RETRY_BUDGET: z
+    .string()
+    .regex(/^\d*\.?\d+$/, 'must be a number from 0 to 1')
+    .transform(Number)
+    .pipe(z.number().min(0).max(1))
+    .default(0.1),
   UPSTREAM_CONNECTIONS: int(1, 1024, 64),
+  UPSTREAM_QUEUE: int(0, 100_000, 256),
+  BREAKER_THRESHOLD: int(1, 10_000, 5),
+  BREAKER_HALF_OPEN_MS: int(1, 3_600_000, 10_000),
   UPSTREAM_CONCURRENCY_PER_REQUEST: int(1, 256, 10),
   MAX_IDS: int(1, 1000, 100),
   CORS_ORIGINS: csv,
@@ -57,12 +72,21 @@ export interface Config {
   production: boolean;
   nodeEnv: 'development' | 'production' | 'test';
   upstream: {
+    /** Per attempt: connect, headers and the whole body. */
     timeoutMs: number;
+    /** Per call, across all its attempts and backoffs. */
+    deadlineMs: number;
     retries: number;
+    /** Retries allowed per first attempt, on top of a small reserve (a retry budget, as Envoy's). */
+    retryBudget: number;
+    /** Most calls in flight to Rocket.Chat (the pool's connections, and the bulkhead). */
     connections: number;
+    /** Calls that may wait for a free connection before the bulkhead refuses more. */
+    queue: number;
     /** How many upstream calls one operation may have in flight at once. */
     concurrencyPerRequest: number;
   };
+  breaker: { threshold: number; halfOpenMs: number };
   maxIds: number;
   corsOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -81,12 +105,17 @@ function withoutEmpty(env: Record<string, string | undefined>): Record<string, s
   return out;
 }
 
+/** A password in a URL must not reach stderr or a log collector through an error message. */
+function withoutUserInfo(value: string | undefined): string | undefined {
+  return value?.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(withoutEmpty(env));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0] ?? 'environment');
-      return `${name}: ${i.message} (got ${JSON.stringify(env[name] ?? null)})`;
+      return `${name}: ${i.message} (got ${JSON.stringify(withoutUserInfo(env[name]) ?? null)})`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
@@ -100,10 +129,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeEnv: e.NODE_ENV,
     upstream: {
       timeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      deadlineMs: Math.max(e.UPSTREAM_DEADLINE_MS, e.UPSTREAM_TIMEOUT_MS),
       retries: e.UPSTREAM_RETRIES,
+      retryBudget: e.UPSTREAM_RETRY_BUDGET,
       connections: e.UPSTREAM_CONNECTIONS,
+      queue: e.UPSTREAM_QUEUE,
       concurrencyPerRequest: e.UPSTREAM_CONCURRENCY_PER_REQUEST,
     },
+    breaker: { threshold: e.BREAKER_THRESHOLD, halfOpenMs: e.BREAKER_HALF_OPEN_MS },
     maxIds: e.MAX_IDS,
     corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,

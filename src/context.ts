@@ -14,13 +14,15 @@ export interface GatewayContext {
 /** Process-wide parts the per-request context is built from. */
 export interface ContextDeps {
   client: RocketChatClient;
-  config: Pick<Config, 'maxIds' | 'upstream'>;
+  config: { maxIds: number; upstream: Pick<Config['upstream'], 'concurrencyPerRequest'> };
   log: Logger;
 }
 
 export interface IncomingCall {
   headers: IncomingHttpHeaders;
   requestId: string;
+  /** The caller's address as the gateway sees it (see http/clientIp.ts). */
+  clientIp?: string;
   /** Aborted when the caller disconnects. */
   signal?: AbortSignal;
 }
@@ -53,6 +55,7 @@ export function createContext(deps: ContextDeps, call: IncomingCall): GatewayCon
       client: deps.client,
       credentials: readCredentials(call.headers),
       requestId: call.requestId,
+      clientIp: call.clientIp,
       signal: call.signal,
       concurrency: deps.config.upstream.concurrencyPerRequest,
       maxIds: deps.config.maxIds,

@@ -28,17 +28,19 @@ export interface UpstreamDetails {
 }
 
 /**
- * A failure the gateway understood. `retryable` tells the client's retry policy whether another
- * attempt could succeed; it is not sent to callers.
+ * A failure the gateway understood. `retryable` tells the retry policy whether another attempt could
+ * succeed; `upstreamFault` tells the circuit breaker that Rocket.Chat itself is failing (5xx, no
+ * connection, no answer), as opposed to answering a refusal. Neither is sent to callers.
  */
 export class GatewayError extends GraphQLError {
   readonly code: ErrorCode;
   readonly retryable: boolean;
+  readonly upstreamFault: boolean;
 
   constructor(
     message: string,
     code: ErrorCode,
-    options: { upstream?: UpstreamDetails; retryAfter?: number; retryable?: boolean } = {},
+    options: { upstream?: UpstreamDetails; retryAfter?: number; retryable?: boolean; upstreamFault?: boolean } = {},
   ) {
     const extensions: Record<string, unknown> = { code };
     if (options.upstream) extensions.upstream = options.upstream;
@@ -46,6 +48,7 @@ export class GatewayError extends GraphQLError {
     super(message, { extensions });
     this.code = code;
     this.retryable = options.retryable ?? false;
+    this.upstreamFault = options.upstreamFault ?? false;
   }
 }
 
@@ -63,10 +66,10 @@ function upstreamErrorString(body: WireErrorBody | undefined): string | null {
  */
 export function retryAfterSeconds(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
   const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-  const retryAfter = first(headers['retry-after']);
-  if (retryAfter !== undefined) {
-    const seconds = Number(retryAfter);
-    if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  // Retry-After is either whole seconds or an HTTP-date; anything else is ignored, not guessed at.
+  const retryAfter = first(headers['retry-after'])?.trim();
+  if (retryAfter && /^\d+(\.\d+)?$/.test(retryAfter)) return Math.ceil(Number(retryAfter));
+  if (retryAfter && /[A-Za-z]/.test(retryAfter)) {
     const date = Date.parse(retryAfter);
     if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - now) / 1000));
   }
@@ -108,6 +111,7 @@ export function errorFromResponse(
     return new GatewayError(`Rocket.Chat is unavailable (HTTP ${status}).`, 'UPSTREAM_UNAVAILABLE', {
       upstream,
       retryable: true,
+      upstreamFault: true,
     });
   }
   return new GatewayError(`Rocket.Chat answered an unexpected HTTP ${status}.`, 'UPSTREAM_ERROR', { upstream });
@@ -128,6 +132,7 @@ export function upstreamTimeout(timeoutMs: number, { retryable = true } = {}): G
   return new GatewayError(`Rocket.Chat did not answer within ${timeoutMs} ms.`, 'UPSTREAM_TIMEOUT', {
     upstream: { status: null, error: 'timeout' },
     retryable,
+    upstreamFault: true,
   });
 }
 
@@ -160,6 +165,7 @@ export function errorFromTransport(err: unknown, timeoutMs: number): GatewayErro
   return new GatewayError('Rocket.Chat could not be reached.', 'UPSTREAM_UNAVAILABLE', {
     upstream: { status: null, error: code ?? 'connection-error' },
     retryable: code === undefined || RETRYABLE_TRANSPORT_CODES.has(code),
+    upstreamFault: true,
   });
 }
 
@@ -186,4 +192,33 @@ export function missingCredentials(reason: string): GatewayError {
 
 export function badUserInput(message: string): GatewayError {
   return new GatewayError(message, 'BAD_USER_INPUT');
+}
+
+/** The circuit breaker is open: Rocket.Chat failed repeatedly, so calls fail fast without traffic. */
+export function circuitOpen(): GatewayError {
+  return new GatewayError('Rocket.Chat is failing; calls are paused for a moment.', 'UPSTREAM_UNAVAILABLE', {
+    upstream: { status: null, error: 'circuit-open' },
+  });
+}
+
+/** More calls are waiting for Rocket.Chat than the bulkhead admits. */
+export function upstreamSaturated(): GatewayError {
+  return new GatewayError('Too many calls to Rocket.Chat are in progress; try again shortly.', 'UPSTREAM_UNAVAILABLE', {
+    upstream: { status: null, error: 'bulkhead-full' },
+  });
+}
+
+/** Rocket.Chat's window for this caller is still closed: answered here without spending its quota. */
+export function rateLimitedLocally(retryAfter: number): GatewayError {
+  return new GatewayError('Rocket.Chat is rate limiting these calls; try again later.', 'RATE_LIMITED', {
+    upstream: { status: 429, error: 'error-too-many-requests' },
+    retryAfter,
+  });
+}
+
+/** The caller went away; nobody reads this error, but the breaker must not count it. */
+export function callerAborted(): GatewayError {
+  return new GatewayError('The request was aborted by the client.', 'UPSTREAM_UNAVAILABLE', {
+    upstream: { status: null, error: 'aborted' },
+  });
 }

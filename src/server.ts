@@ -6,7 +6,9 @@ import cors from 'cors';
 import { createApollo, PLACEHOLDER_HEADERS } from './apollo.js';
 import type { Config } from './config.js';
 import { createContext, type ContextDeps } from './context.js';
+import { GatewayError } from './errors.js';
 import { BodyTooLargeError, readBody } from './http/body.js';
+import { clientIp } from './http/clientIp.js';
 import { createLogger, type Logger } from './logger.js';
 import { HttpRocketChatClient, type RocketChatClient } from './rocketchat/client.js';
 
@@ -39,9 +41,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     options.client ??
     new HttpRocketChatClient({
       baseUrl: config.rocketChatUrl!,
-      timeoutMs: config.upstream.timeoutMs,
-      retries: config.upstream.retries,
-      connections: config.upstream.connections,
+      ...config.upstream,
+      breakerThreshold: config.breaker.threshold,
+      breakerHalfOpenMs: config.breaker.halfOpenMs,
     });
   const deps: ContextDeps = { client, config, log };
   const apollo = createApollo({ config, sandboxHeaders: options.sandboxHeaders ?? PLACEHOLDER_HEADERS });
@@ -80,7 +82,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     }
     const answer = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-      context: async () => createContext(deps, { headers: req.headers, requestId, signal: disconnect.signal }),
+      context: async () =>
+        createContext(deps, {
+          headers: req.headers,
+          requestId,
+          clientIp: clientIp(req, config.trustProxy),
+          signal: disconnect.signal,
+        }),
     });
     for (const [name, value] of answer.headers) res.setHeader(name, value);
     res.statusCode = answer.status ?? 200;
@@ -96,8 +104,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     try {
       const info = await client.serverInfo();
       sendJson(res, 200, { status: 'ready', upstream: { version: info.version } });
-    } catch {
-      sendJson(res, 503, { status: 'unavailable', upstream: null });
+    } catch (err) {
+      const reason = err instanceof GatewayError ? (err.extensions.upstream as { error?: string } | undefined)?.error : undefined;
+      sendJson(res, 503, { status: 'unavailable', reason: reason ?? 'upstream-error' });
     }
   }
 

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
 import { badUserInput, missingCredentials } from '../errors.js';
-import type { CallOptions, Credentials, RocketChatClient } from './client.js';
+import { callerKey, type CallOptions, type Credentials, type RocketChatClient } from './client.js';
 import type { WireVisitor } from './models.js';
 
 /** Rocket.Chat ids are Meteor ids or ObjectIds; anything else is refused before it costs a call. */
@@ -12,6 +12,8 @@ export interface VisitorsAPIOptions {
   /** The caller's credentials, or why they were refused (then nothing goes upstream). */
   credentials: Credentials | { refused: string };
   requestId?: string;
+  /** The caller's address, sent upstream as X-Real-IP (Rocket.Chat's rate-limit key). */
+  clientIp?: string;
   signal?: AbortSignal;
   /** Upstream calls one operation may have in flight at once. */
   concurrency: number;
@@ -56,8 +58,9 @@ export class VisitorsAPI {
 
   /** DataLoader's contract: one value or one Error per id, in the ids' order. */
   async #fetchAll(ids: readonly string[]): Promise<(WireVisitor | Error)[]> {
-    const { client, credentials, requestId, signal, concurrency } = this.#options;
-    const call: CallOptions = { credentials: credentials as Credentials, requestId, signal };
+    const { client, requestId, clientIp, signal, concurrency } = this.#options;
+    const credentials = this.#options.credentials as Credentials;
+    const call: CallOptions = { credentials, callerKey: callerKey(credentials), requestId, clientIp, signal };
     const limit = pLimit(concurrency);
     const settled = await Promise.allSettled(ids.map((id) => limit(() => client.getVisitor(id, call))));
     return settled.map((s) => (s.status === 'fulfilled' ? s.value : toError(s.reason)));

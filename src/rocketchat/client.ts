@@ -1,13 +1,19 @@
+import { createHash } from 'node:crypto';
 import { Pool, errors as undiciErrors } from 'undici';
-import { ExponentialBackoff, handleWhen, retry, type IPolicy } from 'cockatiel';
 import {
   badResponse,
+  callerAborted,
+  circuitOpen,
   errorFromResponse,
   errorFromTransport,
   GatewayError,
+  rateLimitedLocally,
   upstreamTimeout,
 } from '../errors.js';
+import { Coalescer } from './coalesce.js';
 import type { ServerInfoResponse, WireErrorBody, WireVisitor } from './models.js';
+import { RateLimitMemory } from './rateLimits.js';
+import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from './resilience.js';
 import { parseVisitorsInfo } from './validate.js';
 
 /** A caller's Rocket.Chat credentials, exactly as the caller sent them. */
@@ -19,34 +25,40 @@ export interface Credentials {
 /** Who is calling, for one upstream call. */
 export interface CallOptions {
   credentials: Credentials;
+  /** Identifies the caller in shared state (user id + token hash); see `callerKey`. */
+  callerKey: string;
   /** Sent upstream as `X-Request-Id` so the two sides' logs can be joined. */
   requestId?: string;
-  /** Aborts the call when the caller goes away. */
+  /** The caller's address as the gateway sees it; sent as `X-Real-IP`, Rocket.Chat's rate-limit key. */
+  clientIp?: string;
+  /** Aborts the call when the caller goes away (unless another caller shares it). */
   signal?: AbortSignal;
 }
 
-/** The edge the rest of the gateway depends on; tests swap the upstream behind it, not this interface. */
+/** The edge the rest of the gateway depends on; tests swap the upstream behind it. */
 export interface RocketChatClient {
   getVisitor(id: string, options: CallOptions): Promise<WireVisitor>;
+  /** Rocket.Chat's version from `/api/info`; rejects while the breaker is open (readiness). */
   serverInfo(signal?: AbortSignal): Promise<ServerInfoResponse>;
   close(): Promise<void>;
 }
 
-export interface RocketChatClientOptions {
+export interface RocketChatClientOptions extends ResilienceOptions {
   /** Base URL, possibly with a path prefix, without a trailing slash. */
   baseUrl: string;
-  /** Per-attempt deadline covering connect, headers and the whole body. */
-  timeoutMs: number;
-  /** Further attempts after a retryable failure (connection error, 500/502/503/504, one timeout). */
-  retries: number;
-  /** Keep-alive connections in the process-wide pool. */
-  connections: number;
-  /** First backoff delay; tests shorten it. */
-  retryBaseDelayMs?: number;
 }
 
 /** Rocket.Chat's visitor is a few KiB; anything near this is not a visitor. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
+const INFO_PATH = '/api/info';
+
+/** The key for everything shared across requests: the user id and a hash of the token, never the token. */
+export function callerKey(credentials: Credentials): string {
+  const tokenHash = createHash('sha256').update(credentials.authToken).digest('base64url');
+  return `${credentials.userId}:${tokenHash}`;
+}
 
 interface UpstreamAnswer {
   status: number;
@@ -54,23 +66,24 @@ interface UpstreamAnswer {
   body: unknown;
 }
 
-const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
-const INFO_PATH = '/api/info';
-
 /**
- * The one place that talks HTTP to Rocket.Chat and the one place that forwards credentials.
- * One undici Pool per process keeps connections warm; every answer goes through the error catalogue.
+ * The one place that talks HTTP to Rocket.Chat and the one place that forwards credentials. One
+ * undici Pool per process keeps connections warm; every call goes through the resilience policies,
+ * every answer through the error catalogue.
  */
 export class HttpRocketChatClient implements RocketChatClient {
   readonly #pool: Pool;
   readonly #pathPrefix: string;
   readonly #timeoutMs: number;
-  readonly #retry: IPolicy;
+  readonly #policy: UpstreamPolicy;
+  readonly #rateLimits = new RateLimitMemory();
+  readonly #inflight = new Coalescer<WireVisitor>();
 
   constructor(options: RocketChatClientOptions) {
     const url = new URL(options.baseUrl);
     this.#pathPrefix = url.pathname.replace(/\/+$/, '');
     this.#timeoutMs = options.timeoutMs;
+    this.#policy = new UpstreamPolicy(options);
     this.#pool = new Pool(url.origin, {
       connections: options.connections,
       pipelining: 1,
@@ -82,16 +95,26 @@ export class HttpRocketChatClient implements RocketChatClient {
       bodyTimeout: options.timeoutMs,
       maxResponseSize: MAX_RESPONSE_BYTES,
     });
-    this.#retry = retry(
-      handleWhen((err) => err instanceof GatewayError && err.retryable),
-      {
-        maxAttempts: options.retries,
-        backoff: new ExponentialBackoff({ initialDelay: options.retryBaseDelayMs ?? 50, maxDelay: 1000 }),
-      },
-    );
   }
 
-  async getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
+  get breakerState(): BreakerState {
+    return this.#policy.breakerState;
+  }
+
+  get policy(): UpstreamPolicy {
+    return this.#policy;
+  }
+
+  /** Calls shared right now across requests (for tests and metrics). */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
+    const bucket = `${options.clientIp ?? ''}|${options.credentials.userId}`;
+    const wait = this.#rateLimits.retryAfter(bucket);
+    if (wait !== undefined) return Promise.reject(rateLimitedLocally(wait));
+
     const path = `${this.#pathPrefix}${VISITORS_INFO_PATH}?${new URLSearchParams({ visitorId: id })}`;
     const headers: Record<string, string> = {
       accept: 'application/json',
@@ -99,27 +122,29 @@ export class HttpRocketChatClient implements RocketChatClient {
       'x-user-id': options.credentials.userId,
     };
     if (options.requestId) headers['x-request-id'] = options.requestId;
+    if (options.clientIp) headers['x-real-ip'] = options.clientIp;
 
-    let timeouts = 0;
-    return this.#retry.execute(async () => {
-      try {
-        const res = await this.#get(path, headers, options.signal);
-        return parseVisitorsInfo(res.status, res.headers, res.body);
-      } catch (err) {
-        // A second timeout means the upstream is stuck, not unlucky: stop retrying.
-        if (err instanceof GatewayError && err.code === 'UPSTREAM_TIMEOUT' && ++timeouts > 1) {
-          throw upstreamTimeout(this.#timeoutMs, { retryable: false });
-        }
-        throw err;
-      }
-    }, options.signal);
+    return this.#inflight.run(`${options.callerKey}\n${id}`, options.signal, (shared) =>
+      this.#policy
+        .execute(async (signal) => {
+          const answer = await this.#get(path, headers, signal);
+          return parseVisitorsInfo(answer.status, answer.headers, answer.body);
+        }, shared)
+        .catch((err: unknown) => {
+          if (err instanceof GatewayError && err.code === 'RATE_LIMITED') {
+            this.#rateLimits.remember(bucket, Number(err.extensions.retryAfter ?? 0));
+          }
+          throw err;
+        }),
+    );
   }
 
   async serverInfo(signal?: AbortSignal): Promise<ServerInfoResponse> {
-    const { status, body } = await this.#get(`${this.#pathPrefix}${INFO_PATH}`, { accept: 'application/json' }, signal);
-    if (status !== 200) throw errorFromResponse(status, body as WireErrorBody | undefined);
-    const info = body as Partial<ServerInfoResponse> | undefined;
-    if (!info || typeof info.version !== 'string') throw badResponse(status, 'no version in /api/info');
+    if (this.#policy.breakerState === 'open') throw circuitOpen();
+    const answer = await this.#get(`${this.#pathPrefix}${INFO_PATH}`, { accept: 'application/json' }, signal);
+    if (answer.status !== 200) throw errorFromResponse(answer.status, answer.body as WireErrorBody | undefined);
+    const info = answer.body as Partial<ServerInfoResponse> | undefined;
+    if (!info || typeof info.version !== 'string') throw badResponse(answer.status, 'no version in /api/info');
     return { version: info.version, success: true };
   }
 
@@ -127,16 +152,12 @@ export class HttpRocketChatClient implements RocketChatClient {
     await this.#pool.close();
   }
 
-  /** One attempt: status plus parsed JSON body, or a catalogue error. Never follows redirects. */
-  async #get(
-    path: string,
-    headers: Record<string, string>,
-    callerSignal: AbortSignal | undefined,
-  ): Promise<UpstreamAnswer> {
-    const deadline = AbortSignal.timeout(this.#timeoutMs);
-    const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline;
+  /** One attempt: status, headers and parsed JSON body, or a catalogue error. Never follows redirects. */
+  async #get(path: string, headers: Record<string, string>, outer: AbortSignal | undefined): Promise<UpstreamAnswer> {
+    const attemptDeadline = AbortSignal.timeout(this.#timeoutMs);
+    const signal = outer ? AbortSignal.any([outer, attemptDeadline]) : attemptDeadline;
     let status = 0;
-    let resHeaders: UpstreamAnswer['headers'];
+    let resHeaders: UpstreamAnswer['headers'] = {};
     let text: string;
     try {
       const res = await this.#pool.request({ method: 'GET', path, headers, signal });
@@ -150,10 +171,11 @@ export class HttpRocketChatClient implements RocketChatClient {
       text = await res.body.text();
     } catch (err) {
       if (err instanceof GatewayError) throw err;
-      if (deadline.aborted) throw upstreamTimeout(this.#timeoutMs);
-      if (callerSignal?.aborted) throw errorFromTransport(err, this.#timeoutMs);
+      if (attemptDeadline.aborted) throw upstreamTimeout(this.#timeoutMs);
+      // The caller left or the overall deadline passed: the policies above decide what that means.
+      if (outer?.aborted) throw callerAborted();
       if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
-        throw badResponse(200, `body over the ${MAX_RESPONSE_BYTES}-byte cap`);
+        throw badResponse(status || 200, `body over the ${MAX_RESPONSE_BYTES}-byte cap`);
       }
       // The answer began and then stopped: a FIN and a RST mid-body look alike, and both leave a
       // body that cannot be trusted, so neither is retried as a connection failure would be.

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_VISITORS, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import { startFakeUpstream, type FakeReply, type FakeUpstream } from '../helpers/fakeUpstream.js';
 import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -17,16 +17,21 @@ describe('error catalogue over real HTTP', () => {
 
   beforeAll(async () => {
     upstream = await startFakeUpstream();
+  });
+  afterAll(async () => {
+    await upstream.stop();
+  });
+  // A fresh gateway per row, so that one row's failures (breaker, retry budget) never shape the next.
+  beforeEach(async () => {
+    upstream.reset();
     gateway = await startTestGateway(upstream.url, {
       UPSTREAM_RETRIES: String(RETRIES),
       UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
     });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await gateway.stop();
-    await upstream.stop();
   });
-  beforeEach(() => upstream.reset());
 
   async function ask(reply: FakeReply) {
     upstream.setScript(() => reply);
@@ -78,6 +83,10 @@ describe('error catalogue over real HTTP', () => {
     const error = await ask(reply);
     expect(error.extensions).toMatchObject(extensions);
     expect(upstream.calls).toBe(calls);
+    // And the gateway still serves once the upstream behaves.
+    upstream.setScript(() => SEED_REPLY);
+    const after = await gateway.post({ query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` }, DEMO_HEADERS);
+    expect(after.body).toEqual({ data: { visitor: { id: SEED_VISITOR_ID } } });
   });
 
   it('429: RATE_LIMITED with retryAfter from X-RateLimit-Reset (epoch ms), never retried', async () => {
@@ -126,11 +135,6 @@ describe('error catalogue over real HTTP', () => {
     expect(text).not.toContain('RAW-BODY-SECRET');
   });
 
-  it('is still serving after every fault', async () => {
-    upstream.setScript(() => SEED_REPLY);
-    const res = await gateway.post({ query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` }, DEMO_HEADERS);
-    expect(res.body).toEqual({ data: { visitor: { id: SEED_VISITOR_ID } } });
-  });
 });
 
 describe('connection refused', () => {

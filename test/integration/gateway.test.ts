@@ -205,8 +205,7 @@ describe('gateway over the demo upstream', () => {
         expect(res.body.errors!.map((e) => e.extensions!.code)).toEqual(['FORBIDDEN', 'FORBIDDEN']);
       }
     });
-    // No coalescing across callers: every operation asked for its own two ids.
-    expect(upstream.calls).toBe(40);
+    // Concurrent operations of one caller may share calls, but each caller's calls carry its own token.
     const tokens = new Set(upstream.requests.map((r) => r.headers['x-auth-token']));
     expect(tokens).toEqual(new Set([DEMO_HEADERS['x-auth-token'], LIMITED_HEADERS['x-auth-token']]));
   });

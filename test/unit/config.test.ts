@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+/** Runs loadConfig and returns the ConfigError it must throw. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  let caught: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  return caught as ConfigError;
+}
+
+describe('loadConfig defaults', () => {
+  it('an empty environment gives the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      rocketChatUrl: undefined,
+      port: 4000,
+      host: '0.0.0.0',
+      production: false,
+      nodeEnv: 'development',
+      upstream: { timeoutMs: 3000, retries: 2, connections: 64, concurrencyPerRequest: 10 },
+      maxIds: 100,
+      corsOrigins: [],
+      logLevel: 'info',
+      trustProxy: false,
+    });
+  });
+
+  it('does not read process.env when given an explicit env', () => {
+    const config = loadConfig({ PORT: '4100' });
+    expect(config.port).toBe(4100);
+    expect(config.rocketChatUrl).toBeUndefined();
+  });
+});
+
+describe('loadConfig parses each variable', () => {
+  it('ROCKETCHAT_URL', () => {
+    expect(loadConfig({ ROCKETCHAT_URL: 'https://chat.example.org' }).rocketChatUrl).toBe('https://chat.example.org');
+    expect(loadConfig({ ROCKETCHAT_URL: 'http://localhost:3000' }).rocketChatUrl).toBe('http://localhost:3000');
+  });
+
+  it('ROCKETCHAT_URL: trailing slashes stripped, path prefix kept', () => {
+    expect(loadConfig({ ROCKETCHAT_URL: 'https://chat.example.org/' }).rocketChatUrl).toBe('https://chat.example.org');
+    expect(loadConfig({ ROCKETCHAT_URL: 'https://example.org/chat/' }).rocketChatUrl).toBe('https://example.org/chat');
+    expect(loadConfig({ ROCKETCHAT_URL: 'https://example.org/tools/chat//' }).rocketChatUrl).toBe(
+      'https://example.org/tools/chat',
+    );
+  });
+
+  it('PORT and HOST', () => {
+    const config = loadConfig({ PORT: '8080', HOST: '127.0.0.1' });
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('127.0.0.1');
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
+  });
+
+  it('NODE_ENV', () => {
+    expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({ nodeEnv: 'test', production: false });
+    expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ nodeEnv: 'production', production: true });
+    expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ nodeEnv: 'development', production: false });
+  });
+
+  it('UPSTREAM_* variables', () => {
+    const config = loadConfig({
+      UPSTREAM_TIMEOUT_MS: '750',
+      UPSTREAM_DEADLINE_MS: '2000',
+      UPSTREAM_RETRIES: '0',
+      UPSTREAM_RETRY_BUDGET: '0.25',
+      UPSTREAM_CONNECTIONS: '8',
+      UPSTREAM_QUEUE: '16',
+      UPSTREAM_CONCURRENCY_PER_REQUEST: '4',
+    });
+    expect(config.upstream).toStrictEqual({
+      timeoutMs: 750,
+      deadlineMs: 2000,
+      retries: 0,
+      retryBudget: 0.25,
+      connections: 8,
+      queue: 16,
+      concurrencyPerRequest: 4,
+    });
+  });
+
+  it('a deadline shorter than one attempt is raised to the attempt timeout', () => {
+    expect(loadConfig({ UPSTREAM_TIMEOUT_MS: '5000', UPSTREAM_DEADLINE_MS: '1000' }).upstream.deadlineMs).toBe(5000);
+  });
+
+  it('BREAKER_THRESHOLD and BREAKER_HALF_OPEN_MS', () => {
+    expect(loadConfig({}).breaker).toStrictEqual({ threshold: 5, halfOpenMs: 10_000 });
+    expect(loadConfig({ BREAKER_THRESHOLD: '3', BREAKER_HALF_OPEN_MS: '250' }).breaker).toStrictEqual({
+      threshold: 3,
+      halfOpenMs: 250,
+    });
+  });
+
+  it.each([
+    ['UPSTREAM_RETRY_BUDGET', '1.5'],
+    ['UPSTREAM_RETRY_BUDGET', 'lots'],
+    ['BREAKER_THRESHOLD', '0'],
+    ['UPSTREAM_QUEUE', '-1'],
+    ['PORT', ' '],
+  ])('refuses %s=%j naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+
+  it('MAX_IDS', () => {
+    expect(loadConfig({ MAX_IDS: '25' }).maxIds).toBe(25);
+  });
+
+  it('CORS_ORIGINS: comma-separated, trimmed, empties dropped', () => {
+    expect(
+      loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example:8443 ,,' }).corsOrigins,
+    ).toStrictEqual(['https://a.example', 'https://b.example:8443']);
+  });
+
+  it('LOG_LEVEL', () => {
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) {
+      expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    }
+  });
+
+  it('TRUST_PROXY accepts true/false/1/0', () => {
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '0' }).trustProxy).toBe(false);
+  });
+
+  it('INTROSPECTION explicit values win in any environment', () => {
+    expect(loadConfig({ INTROSPECTION: 'false', NODE_ENV: 'development' }).introspection).toBe(false);
+    expect(loadConfig({ INTROSPECTION: 'true', NODE_ENV: 'development' }).introspection).toBe(true);
+    expect(loadConfig({ INTROSPECTION: '1', NODE_ENV: 'production' }).introspection).toBe(true);
+  });
+});
+
+describe('loadConfig: introspection follows NODE_ENV unless INTROSPECTION is set', () => {
+  it('production turns introspection off', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).introspection).toBe(false);
+  });
+
+  it('production with INTROSPECTION=true keeps it on', () => {
+    expect(loadConfig({ NODE_ENV: 'production', INTROSPECTION: 'true' }).introspection).toBe(true);
+  });
+
+  it('development (the default) keeps introspection on, for Sandbox', () => {
+    expect(loadConfig({}).introspection).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development' }).introspection).toBe(true);
+  });
+
+  it('test keeps introspection on', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).introspection).toBe(true);
+  });
+});
+
+describe('loadConfig: empty string counts as unset', () => {
+  it('every variable empty gives the defaults', () => {
+    const config = loadConfig({
+      ROCKETCHAT_URL: '',
+      PORT: '',
+      HOST: '',
+      NODE_ENV: '',
+      UPSTREAM_TIMEOUT_MS: '',
+      UPSTREAM_RETRIES: '',
+      UPSTREAM_CONNECTIONS: '',
+      UPSTREAM_CONCURRENCY_PER_REQUEST: '',
+      MAX_IDS: '',
+      CORS_ORIGINS: '',
+      LOG_LEVEL: '',
+      TRUST_PROXY: '',
+      INTROSPECTION: '',
+    });
+    expect(config).toStrictEqual(loadConfig({}));
+    expect(config.rocketChatUrl).toBeUndefined();
+    expect(config.port).toBe(4000);
+  });
+
+  it('undefined values are ignored as well', () => {
+    expect(loadConfig({ PORT: undefined, ROCKETCHAT_URL: undefined })).toStrictEqual(loadConfig({}));
+  });
+});
+
+describe('loadConfig: invalid values throw a ConfigError naming the variable', () => {
+  it.each([
+    ['ROCKETCHAT_URL', 'ftp://x'],
+    ['ROCKETCHAT_URL', 'not a url'],
+    ['ROCKETCHAT_URL', 'https://chat.example.org/?tenant=1'],
+    ['ROCKETCHAT_URL', 'https://chat.example.org/#frag'],
+    ['ROCKETCHAT_URL', 'https://user:pass@chat.example.org'],
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['UPSTREAM_TIMEOUT_MS', '0'],
+    ['UPSTREAM_TIMEOUT_MS', '120001'],
+    ['UPSTREAM_RETRIES', '6'],
+    ['UPSTREAM_CONNECTIONS', '0'],
+    ['UPSTREAM_CONCURRENCY_PER_REQUEST', '0'],
+    ['MAX_IDS', '0'],
+    ['MAX_IDS', 'many'],
+    ['LOG_LEVEL', 'loud'],
+    ['TRUST_PROXY', 'yes'],
+    ['INTROSPECTION', 'on'],
+    ['NODE_ENV', 'staging'],
+  ])('%s=%j', (name, value) => {
+    const err = configError({ [name]: value });
+    expect(err.name).toBe('ConfigError');
+    expect(err.message).toContain(`${name}:`);
+  });
+
+  it('reports every bad variable at once, each named', () => {
+    const err = configError({ PORT: 'abc', LOG_LEVEL: 'loud', NODE_ENV: 'staging' });
+    expect(err.message).toContain('PORT');
+    expect(err.message).toContain('LOG_LEVEL');
+    expect(err.message).toContain('NODE_ENV');
+  });
+
+  it('does not name variables that were valid', () => {
+    const err = configError({ PORT: 'abc', HOST: '127.0.0.1', LOG_LEVEL: 'debug' });
+    expect(err.message).not.toContain('HOST');
+    expect(err.message).not.toContain('LOG_LEVEL');
+  });
+
+  it('does not echo a password embedded in ROCKETCHAT_URL', () => {
+    const err = configError({ ROCKETCHAT_URL: 'https://admin:hunter2-s3cret@chat.example.org' });
+    expect(err.message).toContain('ROCKETCHAT_URL');
+    expect(err.message).not.toContain('hunter2-s3cret');
+  });
+});

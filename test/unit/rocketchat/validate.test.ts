@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID, V85_VISITOR_ID } from '../../../src/demo/visitors.js';
+import { GatewayError } from '../../../src/errors.js';
+import { parseVisitorsInfo } from '../../../src/rocketchat/validate.js';
+
+/** BEHAVIOR.md's example answer, verbatim. */
+const SEED_BODY = {
+  visitor: {
+    _id: '642fc15452492a08c3a756de',
+    username: 'guest-19',
+    status: 'online',
+    ts: '2023-04-07T07:08:04.375Z',
+    _updatedAt: '2023-11-03T08:23:23.449Z',
+    name: 'Livechat Visitor',
+    phone: [{ phoneNumber: '55 51 5555-5555' }],
+    token: 'iNKE8a6k6cjbqWhWd',
+    visitorEmails: [{ address: 'visitor@example.com' }],
+    department: '64181a0728384134ed600dcc',
+  },
+  success: true,
+};
+
+function seedWith(patch: Record<string, unknown>): Record<string, unknown> {
+  return { ...SEED_BODY, visitor: { ...SEED_BODY.visitor, ...patch } };
+}
+
+function thrown(fn: () => unknown): GatewayError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(GatewayError);
+  return caught as GatewayError;
+}
+
+describe('parseVisitorsInfo: valid answers', () => {
+  it('the seed body passes and returns the visitor', () => {
+    const visitor = parseVisitorsInfo(200, {}, structuredClone(SEED_BODY));
+    expect(visitor).toStrictEqual(SEED_BODY.visitor);
+    expect(visitor._id).toBe(SEED_VISITOR_ID);
+  });
+
+  it.each(DEMO_VISITORS.map((v) => [v._id, v] as const))('demo visitor %s passes unchanged', (_id, v) => {
+    expect(parseVisitorsInfo(200, {}, { visitor: structuredClone(v), success: true })).toStrictEqual(v);
+  });
+
+  it('keeps unknown extra fields, at the top and nested', () => {
+    const body = {
+      ...seedWith({
+        futureField: { a: 1 },
+        lastChat: { _id: 'rOoM1', ts: '2024-01-01T00:00:00.000Z', extra: 'kept' },
+      }),
+      newTopLevel: 'ignored-but-harmless',
+    };
+    const visitor = parseVisitorsInfo(200, {}, body) as unknown as Record<string, unknown>;
+    expect(visitor.futureField).toStrictEqual({ a: 1 });
+    expect(visitor.lastChat).toStrictEqual({ _id: 'rOoM1', ts: '2024-01-01T00:00:00.000Z', extra: 'kept' });
+  });
+
+  it('accepts a minimal visitor (only _id), a null phone and an unknown status string', () => {
+    expect(parseVisitorsInfo(200, {}, { visitor: { _id: 'x1' }, success: true })).toStrictEqual({ _id: 'x1' });
+    expect(parseVisitorsInfo(200, {}, seedWith({ phone: null })).phone).toBeNull();
+    expect(parseVisitorsInfo(200, {}, seedWith({ status: 'invisible' })).status).toBe('invisible');
+  });
+
+  it('accepts dates with an offset and without milliseconds', () => {
+    expect(parseVisitorsInfo(200, {}, seedWith({ ts: '2023-04-07T09:08:04+02:00' })).ts).toBe('2023-04-07T09:08:04+02:00');
+  });
+
+  it('accepts the full and 8.5 fixtures field for field', () => {
+    for (const id of [FULL_VISITOR_ID, V85_VISITOR_ID]) {
+      const v = DEMO_VISITORS.find((x) => x._id === id);
+      expect(parseVisitorsInfo(200, {}, { success: true, visitor: v })).toStrictEqual(v);
+    }
+  });
+});
+
+describe('parseVisitorsInfo: wrong shapes → UPSTREAM_BAD_RESPONSE', () => {
+  it.each<[string, unknown]>([
+    ['no visitor', { success: true }],
+    ['visitor null', { success: true, visitor: null }],
+    ['_id a number', seedWith({ _id: 12345 })],
+    ['_id empty', seedWith({ _id: '' })],
+    ['phone a string', seedWith({ phone: '55 51 5555-5555' })],
+    ['phone items without phoneNumber', seedWith({ phone: [{ number: '1' }] })],
+    ['bad date in ts', seedWith({ ts: 'yesterday' })],
+    ['impossible date in _updatedAt', seedWith({ _updatedAt: '2023-13-45T99:00:00.000Z' })],
+    ['visitorEmails not an array', seedWith({ visitorEmails: { address: 'visitor@example.com' } })],
+    ['externalIds items without entityId', seedWith({ externalIds: [{ appId: 'a' }] })],
+    ['lastAgent without agentId', seedWith({ lastAgent: { username: 'x' } })],
+    ['livechatData an array', seedWith({ livechatData: ['a'] })],
+    ['activity of numbers', seedWith({ activity: [2024] })],
+    ['disabled a string', seedWith({ disabled: 'false' })],
+    ['success missing', { visitor: SEED_BODY.visitor }],
+    ['success a string', { visitor: SEED_BODY.visitor, success: 'true' }],
+    ['a JSON array', [SEED_BODY]],
+    ['a string', 'OK'],
+    ['null', null],
+    ['no body', undefined],
+  ])('%s', (_label, body) => {
+    const err = thrown(() => parseVisitorsInfo(200, {}, body));
+    expect(err.extensions.code).toBe('UPSTREAM_BAD_RESPONSE');
+    expect(err.extensions.upstream).toStrictEqual({ status: 200, error: null });
+    expect(err.retryable).toBe(false);
+  });
+
+  it('names where the shape broke, without repeating the offending value', () => {
+    const err = thrown(() => parseVisitorsInfo(200, {}, seedWith({ phone: 'SECRET-PHONE-VALUE' })));
+    expect(err.message).toContain('visitor.phone');
+    expect(JSON.stringify({ m: err.message, e: err.extensions })).not.toContain('SECRET-PHONE-VALUE');
+  });
+
+  it('200 with success:false → UPSTREAM_BAD_RESPONSE carrying Rocket.Chat’s error string', () => {
+    const err = thrown(() => parseVisitorsInfo(200, {}, { success: false, error: 'visitor-not-found' }));
+    expect(err.extensions.code).toBe('UPSTREAM_BAD_RESPONSE');
+    expect(err.extensions.upstream).toStrictEqual({ status: 200, error: 'visitor-not-found' });
+  });
+});
+
+describe('parseVisitorsInfo: non-200 statuses go to the catalogue', () => {
+  it.each<[number, unknown, string]>([
+    [400, { success: false, error: 'visitor-not-found' }, 'NOT_FOUND'],
+    [400, { success: false, error: "must have required property 'visitorId' [invalid-params]", errorType: 'invalid-params' }, 'BAD_USER_INPUT'],
+    [400, { success: false, error: 'error-not-authorized' }, 'FORBIDDEN'],
+    [401, { status: 'error', message: 'You must be logged in to do this.' }, 'UNAUTHENTICATED'],
+    [403, { success: false, error: 'User does not have the permissions required for this action [error-unauthorized]' }, 'FORBIDDEN'],
+    [500, undefined, 'UPSTREAM_UNAVAILABLE'],
+    [503, { success: false, error: 'down' }, 'UPSTREAM_UNAVAILABLE'],
+    [404, undefined, 'UPSTREAM_ERROR'],
+  ])('%i %j → %s', (status, body, code) => {
+    const err = thrown(() => parseVisitorsInfo(status, {}, body));
+    expect(err.extensions.code).toBe(code);
+    expect((err.extensions.upstream as { status: number }).status).toBe(status);
+  });
+
+  it('a 200-shaped visitor body under an error status is still the error', () => {
+    const err = thrown(() => parseVisitorsInfo(500, {}, SEED_BODY));
+    expect(err.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
+  });
+
+  it('429 uses the headers it is given for retryAfter', () => {
+    const err = thrown(() =>
+      parseVisitorsInfo(429, { 'retry-after': '17' }, { success: false, error: 'Error, too many requests. [error-too-many-requests]' }),
+    );
+    expect(err.extensions.code).toBe('RATE_LIMITED');
+    expect(err.extensions.retryAfter).toBe(17);
+  });
+
+  it('429 with X-RateLimit-Reset (epoch ms) gives seconds from now', () => {
+    const err = thrown(() =>
+      parseVisitorsInfo(429, { 'x-ratelimit-reset': String(Date.now() + 40_000) }, { success: false, error: 'slow down' }),
+    );
+    expect(err.extensions.retryAfter).toBeGreaterThanOrEqual(39);
+    expect(err.extensions.retryAfter).toBeLessThanOrEqual(40);
+  });
+});
