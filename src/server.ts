@@ -30,7 +30,8 @@ export interface Gateway {
   url: string;
   port: number;
   client: RocketChatClient;
-  stop(): Promise<void>;
+  /** Graceful: refuses new connections, waits up to `graceMs` for in-flight operations, then closes. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** Starts the HTTP server with GraphQL at /graphql and the health routes. */
@@ -110,7 +111,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     }
   }
 
+  // Requests being answered; shutdown waits for these, not for idle keep-alive sockets.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      if (--inFlight === 0) drained?.();
+    });
     const incomingId = req.headers['x-request-id'];
     const requestId = typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
     res.setHeader('x-request-id', requestId);
@@ -160,11 +168,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/graphql`,
     port,
     client,
-    async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
+    async stop(graceMs = 10_000) {
+      // Stop accepting; let in-flight operations finish; then drop the keep-alive sockets.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const idle = new Promise<void>((resolve) => {
+        drained = resolve;
+        if (inFlight === 0) resolve();
       });
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+      await Promise.race([idle, grace]);
+      server.closeAllConnections();
+      await closed;
       await apollo.stop();
       if (!options.client) await client.close();
     },

@@ -40,6 +40,8 @@ export interface RocketChatClient {
   getVisitor(id: string, options: CallOptions): Promise<WireVisitor>;
   /** Rocket.Chat's version from `/api/info`; rejects while the breaker is open (readiness). */
   serverInfo(signal?: AbortSignal): Promise<ServerInfoResponse>;
+  /** The circuit breaker's state, where the client has one (for readiness and metrics). */
+  readonly breakerState?: BreakerState;
   close(): Promise<void>;
 }
 

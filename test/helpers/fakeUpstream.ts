@@ -44,6 +44,8 @@ export interface FakeUpstream {
   url: string;
   requests: FakeRequest[];
   readonly calls: number;
+  /** Requests whose connection closed before their answer was complete (the client gave up). */
+  readonly abandoned: number;
   setScript(script: FakeScript): void;
   reset(): void;
   stop(): Promise<void>;
@@ -76,6 +78,7 @@ function hasHeader(headers: Record<string, string>, name: string): boolean {
 export async function startFakeUpstream(script: FakeScript = defaultScript): Promise<FakeUpstream> {
   let currentScript = script;
   let calls = 0;
+  let abandoned = 0;
   const requests: FakeRequest[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -180,6 +183,9 @@ export async function startFakeUpstream(script: FakeScript = defaultScript): Pro
       headers: { ...req.headers },
     };
     requests.push(request);
+    res.once('close', () => {
+      if (!res.writableFinished) abandoned += 1;
+    });
     const socket = req.socket;
     // Requests carry no body worth reading, but draining lets keep-alive reuse work.
     req.resume();
@@ -218,11 +224,15 @@ export async function startFakeUpstream(script: FakeScript = defaultScript): Pro
     get calls() {
       return calls;
     },
+    get abandoned() {
+      return abandoned;
+    },
     setScript(next) {
       currentScript = next;
     },
     reset() {
       requests.length = 0;
+      abandoned = 0;
       calls = 0;
     },
     stop() {
