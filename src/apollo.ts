@@ -8,6 +8,8 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
 import { ErrorCode, GatewayError } from './errors.js';
+import { idsLimitPlugin, limitRules } from './limits.js';
+import { operationLog } from './operationLog.js';
 import { buildSchema } from './schema.js';
 
 /** What Apollo Sandbox opens with: a query that works as soon as the headers hold real credentials. */
@@ -33,7 +35,7 @@ export const PLACEHOLDER_HEADERS = {
 };
 
 export interface ApolloOptions {
-  config: Pick<Config, 'production' | 'introspection'>;
+  config: Pick<Config, 'production' | 'introspection' | 'limits' | 'maxIds'>;
   /** Headers Sandbox starts with: the demo credentials in demo mode, placeholders otherwise. */
   sandboxHeaders: Record<string, string>;
 }
@@ -47,8 +49,13 @@ export function createApollo({ config, sandboxHeaders }: ApolloOptions): ApolloS
     allowBatchedHttpRequests: false,
     // index.ts owns shutdown; Apollo's own handler would re-raise the signal and kill the process mid-drain.
     stopOnTerminationSignals: false,
-    formatError: maskUnexpected,
+    formatError: config.production ? (f, e) => withoutSuggestions(maskUnexpected(f, e)) : maskUnexpected,
+    // An oversized document stops in the parser: a 400, before any validation or execution work.
+    parseOptions: { maxTokens: config.limits.maxTokens },
+    validationRules: limitRules(config.limits),
     plugins: [
+      idsLimitPlugin(config.maxIds),
+      operationLog,
       config.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({
@@ -61,6 +68,12 @@ export function createApollo({ config, sandboxHeaders }: ApolloOptions): ApolloS
       requestIdOnErrors,
     ],
   });
+}
+
+/** "Did you mean …?" would let anyone map the schema with introspection turned off. */
+function withoutSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const message = formatted.message.replace(/ ?Did you mean .*\?$/s, '');
+  return message === formatted.message ? formatted : { ...formatted, message };
 }
 
 /**

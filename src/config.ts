@@ -56,6 +56,13 @@ const EnvSchema = z.object({
   BREAKER_HALF_OPEN_MS: int(1, 3_600_000, 10_000),
   UPSTREAM_CONCURRENCY_PER_REQUEST: int(1, 256, 10),
   MAX_IDS: int(1, 1000, 100),
+  MAX_DEPTH: int(1, 100, 6),
+  MAX_ALIASES: int(0, 1000, 15),
+  MAX_ROOT_FIELDS: int(1, 1000, 20),
+  MAX_DIRECTIVES: int(0, 1000, 10),
+  MAX_COST: int(1, 1_000_000, 5000),
+  MAX_TOKENS: int(1, 1_000_000, 2000),
+  MAX_QUERY_BYTES: int(1, 100 * 1024, 16 * 1024),
   CORS_ORIGINS: csv,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool(false),
@@ -88,6 +95,16 @@ export interface Config {
   };
   breaker: { threshold: number; halfOpenMs: number };
   maxIds: number;
+  /** Operation limits, checked before execution (see limits.ts). */
+  limits: {
+    maxDepth: number;
+    maxAliases: number;
+    maxRootFields: number;
+    maxDirectives: number;
+    maxCost: number;
+    maxTokens: number;
+    maxQueryBytes: number;
+  };
   corsOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   trustProxy: boolean;
@@ -138,6 +155,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     breaker: { threshold: e.BREAKER_THRESHOLD, halfOpenMs: e.BREAKER_HALF_OPEN_MS },
     maxIds: e.MAX_IDS,
+    limits: {
+      maxDepth: e.MAX_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxRootFields: e.MAX_ROOT_FIELDS,
+      maxDirectives: e.MAX_DIRECTIVES,
+      maxCost: e.MAX_COST,
+      maxTokens: e.MAX_TOKENS,
+      maxQueryBytes: e.MAX_QUERY_BYTES,
+    },
     corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,

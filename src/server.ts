@@ -73,6 +73,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         body = text;
       }
     }
+    const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : new URLSearchParams(search).get('query');
+    if (typeof query === 'string' && Buffer.byteLength(query) > config.limits.maxQueryBytes) {
+      return sendJson(res, 400, {
+        errors: [
+          {
+            message: `The query document is over ${config.limits.maxQueryBytes} bytes.`,
+            extensions: { code: 'QUERY_TOO_LARGE', requestId },
+          },
+        ],
+      });
+    }
     // Aborting on disconnect stops upstream calls nobody waits for any more.
     const disconnect = new AbortController();
     res.once('close', () => res.writableFinished || disconnect.abort());

@@ -28,10 +28,16 @@ export interface VisitorsAPIOptions {
 export class VisitorsAPI {
   readonly #loader: DataLoader<string, WireVisitor>;
   readonly #options: VisitorsAPIOptions;
+  #upstreamCalls = 0;
 
   constructor(options: VisitorsAPIOptions) {
     this.#options = options;
     this.#loader = new DataLoader((ids) => this.#fetchAll(ids));
+  }
+
+  /** Calls this operation handed to the client (shared or cached ones included). */
+  get upstreamCalls(): number {
+    return this.#upstreamCalls;
   }
 
   /** One visitor; rejects with a catalogue error (NOT_FOUND, FORBIDDEN, …). */
@@ -61,6 +67,7 @@ export class VisitorsAPI {
     const { client, requestId, clientIp, signal, concurrency } = this.#options;
     const credentials = this.#options.credentials as Credentials;
     const call: CallOptions = { credentials, callerKey: callerKey(credentials), requestId, clientIp, signal };
+    this.#upstreamCalls += ids.length;
     const limit = pLimit(concurrency);
     const settled = await Promise.allSettled(ids.map((id) => limit(() => client.getVisitor(id, call))));
     return settled.map((s) => (s.status === 'fulfilled' ? s.value : toError(s.reason)));

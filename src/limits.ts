@@ -1,0 +1,111 @@
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import type { ApolloServerPlugin } from '@apollo/server';
+import {
+  GraphQLError,
+  Kind,
+  visit,
+  type ASTVisitor,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+import type { Config } from './config.js';
+
+/**
+ * Operation limits, enforced while validating, before anything executes: a refused operation
+ * costs Rocket.Chat nothing. Introspection (Apollo Sandbox's own query) is exempt from depth and cost.
+ */
+export type Limits = Config['limits'];
+
+export function limitRules(limits: Limits): ValidationRule[] {
+  // Armor throws its rejection out of the validator by default, which Apollo answers as a 500;
+  // reported as a validation error instead, it is the 400 GRAPHQL_VALIDATION_FAILED it should be.
+  const report = {
+    exposeLimits: true,
+    propagateOnRejection: false,
+    onReject: [
+      (context: ValidationContext | null, error: GraphQLError) =>
+        context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ''))),
+    ],
+  };
+  return [
+    maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, ...report }),
+    maxAliasesRule({ n: limits.maxAliases, ...report }),
+    maxDirectivesRule({ n: limits.maxDirectives, ...report }),
+    costLimitRule({ maxCost: limits.maxCost, ignoreIntrospection: true, ...report }),
+    maxRootFieldsRule(limits.maxRootFields),
+  ] as ValidationRule[];
+}
+
+/**
+ * Each root field can start upstream work, so their number is bounded on its own, counting fields
+ * reached through fragments and inline fragments at the root too.
+ */
+export function maxRootFieldsRule(max: number): ValidationRule {
+  return (context: ValidationContext): ASTVisitor => {
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const def of context.getDocument().definitions) {
+      if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+    }
+    const count = (set: SelectionSetNode, seen: Set<string>): number =>
+      set.selections.reduce((n, sel) => {
+        if (sel.kind === Kind.FIELD) return n + (sel.name.value.startsWith('__') ? 0 : 1);
+        if (sel.kind === Kind.INLINE_FRAGMENT) return n + count(sel.selectionSet, seen);
+        const name = sel.name.value;
+        const fragment = fragments.get(name);
+        if (!fragment || seen.has(name)) return n;
+        return n + count(fragment.selectionSet, new Set([...seen, name]));
+      }, 0);
+    return {
+      OperationDefinition(operation) {
+        const found = count(operation.selectionSet, new Set());
+        if (found > max) {
+          context.reportError(new GraphQLError(`Root field limit of ${max} exceeded, found ${found}.`, { nodes: [operation] }));
+        }
+      },
+    };
+  };
+}
+
+/**
+ * `visitors(ids)` longer than MAX_IDS is refused once variables are known, before execution, with
+ * HTTP 400: one operation must not fan out into hundreds of Rocket.Chat calls.
+ */
+export function idsLimitPlugin(maxIds: number): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request }) {
+          visit(document, {
+            Field(node) {
+              if (node.name.value !== 'visitors') return;
+              const arg = node.arguments?.find((a) => a.name.value === 'ids');
+              if (!arg) return;
+              const value = arg.value;
+              const count =
+                value.kind === Kind.LIST
+                  ? value.values.length
+                  : value.kind === Kind.VARIABLE
+                    ? listLength(request.variables?.[value.name.value])
+                    : 1;
+              if (count > maxIds) {
+                throw new GraphQLError(`visitors(ids) takes at most ${maxIds} ids; got ${count}.`, {
+                  nodes: [arg],
+                  extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+                });
+              }
+            },
+          });
+        },
+      };
+    },
+  };
+}
+
+function listLength(value: unknown): number {
+  return Array.isArray(value) ? value.length : 1;
+}
