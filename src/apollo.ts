@@ -10,6 +10,9 @@ import type { GatewayContext } from './context.js';
 import { ErrorCode, GatewayError } from './errors.js';
 import { idsLimitPlugin, limitRules } from './limits.js';
 import { operationLog } from './operationLog.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { CacheStore } from './cache/store.js';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { buildSchema } from './schema.js';
 
 /** What Apollo Sandbox opens with: a query that works as soon as the headers hold real credentials. */
@@ -38,9 +41,12 @@ export interface ApolloOptions {
   config: Pick<Config, 'production' | 'introspection' | 'limits' | 'maxIds'>;
   /** Headers Sandbox starts with: the demo credentials in demo mode, placeholders otherwise. */
   sandboxHeaders: Record<string, string>;
+  metrics?: GatewayMetrics;
+  /** Where automatic persisted queries live (shared with the visitor cache); Apollo's default otherwise. */
+  apqStore?: CacheStore;
 }
 
-export function createApollo({ config, sandboxHeaders }: ApolloOptions): ApolloServer<GatewayContext> {
+export function createApollo({ config, sandboxHeaders, metrics, apqStore }: ApolloOptions): ApolloServer<GatewayContext> {
   return new ApolloServer<GatewayContext>({
     schema: buildSchema(),
     introspection: config.introspection,
@@ -53,9 +59,10 @@ export function createApollo({ config, sandboxHeaders }: ApolloOptions): ApolloS
     // An oversized document stops in the parser: a 400, before any validation or execution work.
     parseOptions: { maxTokens: config.limits.maxTokens },
     validationRules: limitRules(config.limits),
+    persistedQueries: apqStore ? { cache: apqCache(apqStore), ttl: 24 * 3600 } : undefined,
     plugins: [
       idsLimitPlugin(config.maxIds),
-      operationLog,
+      operationLog(metrics),
       config.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({
@@ -119,3 +126,13 @@ const requestIdOnErrors: ApolloServerPlugin<GatewayContext> = {
     };
   },
 };
+
+/** Apollo's persisted-query cache interface over the gateway's store, under its own key prefix. */
+function apqCache(store: CacheStore): KeyValueCache<string> {
+  const prefix = 'lvg:apq:';
+  return {
+    get: (key) => store.get(prefix + key),
+    set: (key, value, options) => store.set(prefix + key, value, (options?.ttl ?? 86_400) * 1000),
+    delete: (key) => store.delete(prefix + key),
+  };
+}

@@ -66,6 +66,11 @@ const EnvSchema = z.object({
   CORS_ORIGINS: csv,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool(false),
+  CACHE_TTL_MS: int(0, 86_400_000, 0),
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
+  SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000),
   INTROSPECTION: flag.optional(),
 });
 
@@ -109,6 +114,12 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   trustProxy: boolean;
   introspection: boolean;
+  /** 0: no shared cache. Otherwise how long a visitor stays cached, per caller. */
+  cacheTtlMs: number;
+  /** Shared cache (and persisted queries) in Redis instead of process memory. */
+  redisUrl: string | undefined;
+  /** How long shutdown waits for in-flight operations. */
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -168,5 +179,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     introspection: e.INTROSPECTION ?? !production,
+    cacheTtlMs: e.CACHE_TTL_MS,
+    redisUrl: e.REDIS_URL,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }

@@ -16,6 +16,8 @@ export interface ContextDeps {
   client: RocketChatClient;
   config: { maxIds: number; upstream: Pick<Config['upstream'], 'concurrencyPerRequest'> };
   log: Logger;
+  /** Told the size of each DataLoader batch. */
+  onBatch?: (size: number) => void;
 }
 
 export interface IncomingCall {
@@ -59,6 +61,7 @@ export function createContext(deps: ContextDeps, call: IncomingCall): GatewayCon
       signal: call.signal,
       concurrency: deps.config.upstream.concurrencyPerRequest,
       maxIds: deps.config.maxIds,
+      onBatch: deps.onBatch,
     }),
   };
 }

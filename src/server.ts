@@ -11,6 +11,9 @@ import { BodyTooLargeError, readBody } from './http/body.js';
 import { clientIp } from './http/clientIp.js';
 import { createLogger, type Logger } from './logger.js';
 import { HttpRocketChatClient, type RocketChatClient } from './rocketchat/client.js';
+import { CachingRocketChatClient } from './cache/CachingRocketChatClient.js';
+import { MemoryStore, RedisStore, type CacheStore } from './cache/store.js';
+import { GatewayMetrics } from './metrics.js';
 
 /** GraphQL documents are small; anything larger is a mistake or an attack. */
 export const MAX_BODY_BYTES = 100 * 1024;
@@ -38,17 +41,30 @@ export interface Gateway {
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.log ?? createLogger(config.logLevel);
   if (!options.client && !config.rocketChatUrl) throw new Error('createGateway needs config.rocketChatUrl or a client');
-  const client =
+  const upstream =
     options.client ??
     new HttpRocketChatClient({
       baseUrl: config.rocketChatUrl!,
       ...config.upstream,
       breakerThreshold: config.breaker.threshold,
       breakerHalfOpenMs: config.breaker.halfOpenMs,
+      observe: (statusClass, seconds) => metrics.upstream(statusClass, seconds),
     });
-  const deps: ContextDeps = { client, config, log };
-  const apollo = createApollo({ config, sandboxHeaders: options.sandboxHeaders ?? PLACEHOLDER_HEADERS });
+  const metrics = new GatewayMetrics({ breakerState: () => upstream.breakerState });
+  if (upstream instanceof HttpRocketChatClient) {
+    upstream.policy.onBreakerStateChange((state) => log.warn({ breaker: state }, `circuit breaker on Rocket.Chat is ${state}`));
+  }
+  const store = createStore(config, log);
+  const client = store ? new CachingRocketChatClient(upstream, store, config.cacheTtlMs, metrics) : upstream;
+  const deps: ContextDeps = { client, config, log, onBatch: (size) => metrics.batch(size) };
+  const apollo = createApollo({
+    config,
+    sandboxHeaders: options.sandboxHeaders ?? PLACEHOLDER_HEADERS,
+    metrics,
+    apqStore: store,
+  });
   await apollo.start();
+  let stopping = false;
 
   const allowedOrigins = new Set(config.corsOrigins);
   if (!config.production) allowedOrigins.add(SANDBOX_ORIGIN);
@@ -113,6 +129,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   }
 
   async function readyz(res: ServerResponse) {
+    // A load balancer should stop sending new work as soon as shutdown begins.
+    if (stopping) return sendJson(res, 503, { status: 'unavailable', reason: 'shutting-down' });
     try {
       const info = await client.serverInfo();
       sendJson(res, 200, { status: 'ready', upstream: { version: info.version } });
@@ -148,6 +166,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           return sendJson(res, 200, { status: 'ok' });
         case '/readyz':
           return readyz(res);
+        case '/metrics': {
+          const text = await metrics.registry.metrics();
+          res.setHeader('content-type', metrics.registry.contentType);
+          return res.end(text);
+        }
         default:
           return sendJson(res, 404, { error: 'Not found. GraphQL is served at /graphql.' });
       }
@@ -179,7 +202,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/graphql`,
     port,
     client,
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = config.shutdownGraceMs) {
+      stopping = true;
       // Stop accepting; let in-flight operations finish; then drop the keep-alive sockets.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const idle = new Promise<void>((resolve) => {
@@ -192,6 +216,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await closed;
       await apollo.stop();
       if (!options.client) await client.close();
+      await store?.close();
     },
   };
 }
@@ -202,4 +227,10 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(text));
   res.end(text);
+}
+
+/** The shared cache's store: none unless CACHE_TTL_MS > 0; Redis when REDIS_URL is set, so replicas share it. */
+function createStore(config: Config, log: Logger): CacheStore | undefined {
+  if (config.cacheTtlMs <= 0) return undefined;
+  return config.redisUrl ? new RedisStore(config.redisUrl, log) : new MemoryStore();
 }

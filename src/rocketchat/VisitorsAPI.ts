@@ -18,6 +18,8 @@ export interface VisitorsAPIOptions {
   /** Upstream calls one operation may have in flight at once. */
   concurrency: number;
   maxIds: number;
+  /** Told the size of each batch (for metrics). */
+  onBatch?: (size: number) => void;
 }
 
 /**
@@ -68,6 +70,7 @@ export class VisitorsAPI {
     const credentials = this.#options.credentials as Credentials;
     const call: CallOptions = { credentials, callerKey: callerKey(credentials), requestId, clientIp, signal };
     this.#upstreamCalls += ids.length;
+    this.#options.onBatch?.(ids.length);
     const limit = pLimit(concurrency);
     const settled = await Promise.allSettled(ids.map((id) => limit(() => client.getVisitor(id, call))));
     return settled.map((s) => (s.status === 'fulfilled' ? s.value : toError(s.reason)));

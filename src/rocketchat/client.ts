@@ -10,6 +10,7 @@ import {
   rateLimitedLocally,
   upstreamTimeout,
 } from '../errors.js';
+import { statusClass } from '../metrics.js';
 import { Coalescer } from './coalesce.js';
 import type { ServerInfoResponse, WireErrorBody, WireVisitor } from './models.js';
 import { RateLimitMemory } from './rateLimits.js';
@@ -48,6 +49,8 @@ export interface RocketChatClient {
 export interface RocketChatClientOptions extends ResilienceOptions {
   /** Base URL, possibly with a path prefix, without a trailing slash. */
   baseUrl: string;
+  /** Told of every attempt: its status class (2xx, 4xx, 429, 5xx, error, timeout) and duration. */
+  observe?: (statusClass: string, seconds: number) => void;
 }
 
 /** Rocket.Chat's visitor is a few KiB; anything near this is not a visitor. */
@@ -80,12 +83,14 @@ export class HttpRocketChatClient implements RocketChatClient {
   readonly #policy: UpstreamPolicy;
   readonly #rateLimits = new RateLimitMemory();
   readonly #inflight = new Coalescer<WireVisitor>();
+  readonly #observe: RocketChatClientOptions['observe'];
 
   constructor(options: RocketChatClientOptions) {
     const url = new URL(options.baseUrl);
     this.#pathPrefix = url.pathname.replace(/\/+$/, '');
     this.#timeoutMs = options.timeoutMs;
     this.#policy = new UpstreamPolicy(options);
+    this.#observe = options.observe;
     this.#pool = new Pool(url.origin, {
       connections: options.connections,
       pipelining: 1,
@@ -154,8 +159,24 @@ export class HttpRocketChatClient implements RocketChatClient {
     await this.#pool.close();
   }
 
-  /** One attempt: status, headers and parsed JSON body, or a catalogue error. Never follows redirects. */
+  /** One attempt, observed for metrics. */
   async #get(path: string, headers: Record<string, string>, outer: AbortSignal | undefined): Promise<UpstreamAnswer> {
+    if (!this.#observe) return this.#attempt(path, headers, outer);
+    const started = performance.now();
+    try {
+      const answer = await this.#attempt(path, headers, outer);
+      this.#observe(statusClass(answer.status), (performance.now() - started) / 1000);
+      return answer;
+    } catch (err) {
+      const upstream = err instanceof GatewayError ? (err.extensions.upstream as { status: number | null } | undefined) : undefined;
+      const cls = upstream?.status ? statusClass(upstream.status) : err instanceof GatewayError && err.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'error';
+      this.#observe(cls, (performance.now() - started) / 1000);
+      throw err;
+    }
+  }
+
+  /** One attempt: status, headers and parsed JSON body, or a catalogue error. Never follows redirects. */
+  async #attempt(path: string, headers: Record<string, string>, outer: AbortSignal | undefined): Promise<UpstreamAnswer> {
     const attemptDeadline = AbortSignal.timeout(this.#timeoutMs);
     const signal = outer ? AbortSignal.any([outer, attemptDeadline]) : attemptDeadline;
     let status = 0;

@@ -1,0 +1,56 @@
+import { GatewayError } from '../errors.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { CallOptions, RocketChatClient } from '../rocketchat/client.js';
+import type { ServerInfoResponse, WireVisitor } from '../rocketchat/models.js';
+import type { CacheStore } from './store.js';
+
+const PREFIX = 'lvg:v1:visitor:';
+
+/**
+ * The optional shared cache, in front of the Rocket.Chat client. Entries are per caller (user id +
+ * token hash) and id, so one caller's answer never serves another; errors are never cached; a 401 or
+ * 403 for a caller drops that caller's entries, since its rights have changed.
+ */
+export class CachingRocketChatClient implements RocketChatClient {
+  readonly #inner: RocketChatClient;
+  readonly #store: CacheStore;
+  readonly #ttlMs: number;
+  readonly #metrics: GatewayMetrics | undefined;
+
+  constructor(inner: RocketChatClient, store: CacheStore, ttlMs: number, metrics?: GatewayMetrics) {
+    this.#inner = inner;
+    this.#store = store;
+    this.#ttlMs = ttlMs;
+    this.#metrics = metrics;
+  }
+
+  get breakerState() {
+    return this.#inner.breakerState;
+  }
+
+  async getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
+    const callerPrefix = `${PREFIX}${options.callerKey}:`;
+    const key = callerPrefix + id;
+    const cached = await this.#store.get(key);
+    this.#metrics?.cacheLookup(cached !== undefined);
+    if (cached !== undefined) return JSON.parse(cached) as WireVisitor;
+    try {
+      const visitor = await this.#inner.getVisitor(id, options);
+      await this.#store.set(key, JSON.stringify(visitor), this.#ttlMs);
+      return visitor;
+    } catch (err) {
+      if (err instanceof GatewayError && (err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN')) {
+        await this.#store.deletePrefix(callerPrefix);
+      }
+      throw err;
+    }
+  }
+
+  serverInfo(signal?: AbortSignal): Promise<ServerInfoResponse> {
+    return this.#inner.serverInfo(signal);
+  }
+
+  async close(): Promise<void> {
+    await this.#inner.close();
+  }
+}

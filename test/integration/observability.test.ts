@@ -1,0 +1,223 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoUpstream, type DemoUpstream } from '../../src/demo/upstream.js';
+import { DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
+import { startFakeUpstream, type FakeUpstream } from '../helpers/fakeUpstream.js';
+import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ensureBuilt, spawnGateway, startRedis, waitFor } from '../helpers/process.js';
+
+const ONE = { query: `query One { visitor(id: "${SEED_VISITOR_ID}") { id name } }` };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+async function demo(options: Parameters<typeof startDemoUpstream>[0] = { record: true }): Promise<DemoUpstream> {
+  const upstream = await startDemoUpstream(options);
+  cleanups.push(() => upstream.stop());
+  return upstream;
+}
+async function gatewayFor(url: string, env: Record<string, string> = {}): Promise<TestGateway> {
+  const gateway = await startTestGateway(url, env);
+  cleanups.push(() => gateway.stop());
+  return gateway;
+}
+async function metricsOf(gateway: TestGateway): Promise<string> {
+  const res = await fetch(gateway.url.replace('/graphql', '/metrics'));
+  expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+  return res.text();
+}
+function sample(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+  return line ? Number(line.split(' ').pop()) : NaN;
+}
+
+describe('metrics and logs from a real run', () => {
+  it('counts operations, upstream calls by status class, batch sizes, breaker state and process metrics', async () => {
+    const upstream = await demo();
+    const gateway = await gatewayFor(upstream.url);
+    await gateway.post(ONE, DEMO_HEADERS);
+    await gateway.post(ONE, DEMO_HEADERS);
+    await gateway.post(
+      { query: 'query Many($ids: [ID!]!) { visitors(ids: $ids) { id } }', variables: { ids: [SEED_VISITOR_ID, FULL_VISITOR_ID, 'unknownVisitor001'] } },
+      DEMO_HEADERS,
+    );
+    const text = await metricsOf(gateway);
+    expect(sample(text, 'gateway_operations_total', 'operation="One",outcome="ok"')).toBe(2);
+    expect(sample(text, 'gateway_operations_total', 'operation="Many",outcome="error"')).toBe(1);
+    expect(sample(text, 'gateway_upstream_requests_total', 'status_class="2xx"')).toBe(4);
+    expect(sample(text, 'gateway_upstream_requests_total', 'status_class="4xx"')).toBe(1);
+    expect(sample(text, 'gateway_upstream_request_duration_seconds_count', 'status_class="2xx"')).toBe(4);
+    expect(sample(text, 'gateway_dataloader_batch_size_count')).toBe(3);
+    expect(sample(text, 'gateway_dataloader_batch_size_sum')).toBe(5);
+    expect(sample(text, 'gateway_breaker_state')).toBe(0);
+    expect(text).toContain('process_resident_memory_bytes');
+    // No credential, user or visitor id in any label.
+    for (const secret of [DEMO_HEADERS['x-auth-token'], DEMO_HEADERS['x-user-id'], SEED_VISITOR_ID, FULL_VISITOR_ID]) {
+      expect(text).not.toContain(secret);
+    }
+  });
+
+  it('bounds operation-name labels: odd names count as "other"', async () => {
+    const upstream = await demo();
+    const gateway = await gatewayFor(upstream.url);
+    await gateway.post({ query: '{ __typename }' });
+    await gateway.post({ query: 'query Ok_1 { __typename }' });
+    const text = await metricsOf(gateway);
+    expect(sample(text, 'gateway_operations_total', 'operation="anonymous",outcome="ok"')).toBe(1);
+    expect(sample(text, 'gateway_operations_total', 'operation="Ok_1",outcome="ok"')).toBe(1);
+  });
+
+  it('shows the breaker open in metrics', async () => {
+    const upstream = await startFakeUpstream(() => ({ status: 503, body: '' }));
+    cleanups.push(() => upstream.stop());
+    const gateway = await gatewayFor(upstream.url, { BREAKER_THRESHOLD: '2', UPSTREAM_RETRIES: '0' });
+    await gateway.post(ONE, DEMO_HEADERS);
+    await gateway.post(ONE, DEMO_HEADERS);
+    const text = await metricsOf(gateway);
+    expect(sample(text, 'gateway_breaker_state')).toBe(2);
+    expect(sample(text, 'gateway_upstream_requests_total', 'status_class="5xx"')).toBe(2);
+  });
+
+  it('carries the request id client → gateway → upstream → logs → response', async () => {
+    const upstream = await demo();
+    const gateway = await gatewayFor(upstream.url);
+    const res = await gateway.post(ONE, { ...DEMO_HEADERS, 'x-request-id': 'support-ticket-4711' });
+    expect(res.headers.get('x-request-id')).toBe('support-ticket-4711');
+    expect(upstream.requests[0]!.headers['x-request-id']).toBe('support-ticket-4711');
+    const line = gateway.logs.find((l) => l.msg === 'graphql operation');
+    expect(line).toMatchObject({
+      requestId: 'support-ticket-4711',
+      operationName: 'One',
+      upstreamCalls: 1,
+      outcome: 'ok',
+      codes: [],
+      httpStatus: 200,
+      service: 'livechat-visitor-gateway',
+    });
+    expect(line!.durationMs).toBeGreaterThan(0);
+  });
+});
+
+describe('shared cache (in memory)', () => {
+  it('hits for the same caller, misses for another, expires, and never caches errors', async () => {
+    const upstream = await demo();
+    const gateway = await gatewayFor(upstream.url, { CACHE_TTL_MS: '300' });
+    await gateway.post(ONE, DEMO_HEADERS);
+    await gateway.post(ONE, DEMO_HEADERS);
+    expect(upstream.calls).toBe(1);
+    // Another caller (same user, other token) never sees the first caller's entry.
+    await gateway.post(ONE, { ...DEMO_HEADERS, 'x-auth-token': 'otherTokenOtherTokenOtherToken000' });
+    expect(upstream.calls).toBe(2);
+    // Errors are not cached.
+    const missing = { query: '{ visitor(id: "unknownVisitor001") { id } }' };
+    await gateway.post(missing, DEMO_HEADERS);
+    await gateway.post(missing, DEMO_HEADERS);
+    expect(upstream.calls).toBe(4);
+    await sleep(350);
+    await gateway.post(ONE, DEMO_HEADERS);
+    expect(upstream.calls).toBe(5);
+    const text = await metricsOf(gateway);
+    expect(sample(text, 'gateway_cache_lookups_total', 'result="hit"')).toBe(1);
+    expect(sample(text, 'gateway_cache_lookups_total', 'result="miss"')).toBe(5);
+  });
+
+  it("evicts a caller's entries when Rocket.Chat answers 403 for that caller", async () => {
+    let forbidden = false;
+    const seed = DEMO_VISITORS.find((v) => v._id === SEED_VISITOR_ID)!;
+    const full = DEMO_VISITORS.find((v) => v._id === FULL_VISITOR_ID)!;
+    const upstream: FakeUpstream = await startFakeUpstream((req) =>
+      forbidden
+        ? { status: 403, body: { success: false, error: 'User does not have the permissions required for this action [error-unauthorized]' } }
+        : { status: 200, body: { visitor: req.query.visitorId === SEED_VISITOR_ID ? seed : full, success: true } },
+    );
+    cleanups.push(() => upstream.stop());
+    const gateway = await gatewayFor(upstream.url, { CACHE_TTL_MS: '60000' });
+    await gateway.post(ONE, DEMO_HEADERS);
+    await gateway.post({ query: `{ visitor(id: "${FULL_VISITOR_ID}") { id } }` }, DEMO_HEADERS);
+    expect(upstream.calls).toBe(2);
+    forbidden = true; // the caller lost view-l-room
+    const denied = await gateway.post({ query: '{ visitor(id: "someOtherVisitor1") { id } }' }, DEMO_HEADERS);
+    expect(denied.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    // The cached seed visitor is gone too: the next ask goes upstream and is refused.
+    const after = await gateway.post(ONE, DEMO_HEADERS);
+    expect(after.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    expect(upstream.calls).toBe(4);
+  });
+
+  it('serves automatic persisted queries from the same store', async () => {
+    const upstream = await demo();
+    const gateway = await gatewayFor(upstream.url, { CACHE_TTL_MS: '60000' });
+    const { createHash } = await import('node:crypto');
+    const sha256Hash = createHash('sha256').update(ONE.query).digest('hex');
+    const extensions = { persistedQuery: { version: 1, sha256Hash } };
+    const miss = await gateway.post({ extensions }, DEMO_HEADERS);
+    expect(miss.body.errors![0]!.extensions!.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    await gateway.post({ query: ONE.query, extensions }, DEMO_HEADERS);
+    const hit = await gateway.post({ extensions }, DEMO_HEADERS);
+    expect(hit.body).toEqual({ data: { visitor: { id: SEED_VISITOR_ID, name: 'Livechat Visitor' } } });
+  });
+});
+
+describe('processes', () => {
+  beforeAll(() => ensureBuilt(), 60_000);
+
+  it('two gateway processes share a real Redis: the second serves the first one’s cached visitor without an upstream call', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const upstream = await demo();
+    const env = {
+      ROCKETCHAT_URL: upstream.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      CACHE_TTL_MS: '60000',
+      REDIS_URL: redis.url,
+    };
+    const urls: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const proc = spawnGateway(env);
+      cleanups.push(async () => {
+        proc.child.kill('SIGTERM');
+        await proc.exited;
+      });
+      urls.push((await waitFor(proc.stdout, /GraphQL at (\S+)/))[1]!);
+    }
+    const ask = (url: string) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...DEMO_HEADERS }, body: JSON.stringify(ONE) }).then((r) => r.json());
+    // Redis connects asynchronously; a miss before it is ready is fine, so warm until the entry is written.
+    expect(await ask(urls[0]!)).toEqual({ data: { visitor: { id: SEED_VISITOR_ID, name: 'Livechat Visitor' } } });
+    const firstCalls = upstream.calls;
+    expect(firstCalls).toBe(1);
+    expect(await ask(urls[1]!)).toEqual({ data: { visitor: { id: SEED_VISITOR_ID, name: 'Livechat Visitor' } } });
+    expect(upstream.calls).toBe(1);
+    // A different caller on the second process still goes upstream (and is refused).
+    const limited = await fetch(urls[1]!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-auth-token': DEMO_LIMITED_CREDENTIALS.authToken, 'x-user-id': DEMO_LIMITED_CREDENTIALS.userId },
+      body: JSON.stringify(ONE),
+    }).then((r) => r.json());
+    expect(limited.errors[0].extensions.code).toBe('FORBIDDEN');
+    expect(upstream.calls).toBe(2);
+  });
+
+  it('on SIGTERM finishes the in-flight operation, refuses new connections and exits 0', async () => {
+    const seed = DEMO_VISITORS.find((v) => v._id === SEED_VISITOR_ID)!;
+    const upstream = await startFakeUpstream(() => ({ status: 200, delayMs: 800, body: { visitor: seed, success: true } }));
+    cleanups.push(() => upstream.stop());
+    const proc = spawnGateway({ ROCKETCHAT_URL: upstream.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '5000' });
+    const url = (await waitFor(proc.stdout, /GraphQL at (\S+)/))[1]!;
+    const slow = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', connection: 'close', ...DEMO_HEADERS },
+      body: JSON.stringify(ONE),
+    }).then((r) => r.json());
+    await waitFor(() => String(upstream.calls), /^1$/);
+    proc.child.kill('SIGTERM');
+    await waitFor(proc.stderr, /SIGTERM/);
+    await expect(fetch(url.replace('/graphql', '/healthz'))).rejects.toThrow();
+    expect(await slow).toEqual({ data: { visitor: { id: SEED_VISITOR_ID, name: 'Livechat Visitor' } } });
+    expect(await proc.exited).toBe(0);
+  });
+});
