@@ -64,7 +64,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     apqStore: store,
   });
   await apollo.start();
-  let stopping = false;
 
   const allowedOrigins = new Set(config.corsOrigins);
   if (!config.production) allowedOrigins.add(SANDBOX_ORIGIN);
@@ -129,8 +128,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   }
 
   async function readyz(res: ServerResponse) {
-    // A load balancer should stop sending new work as soon as shutdown begins.
-    if (stopping) return sendJson(res, 503, { status: 'unavailable', reason: 'shutting-down' });
     try {
       const info = await client.serverInfo();
       sendJson(res, 200, { status: 'ready', upstream: { version: info.version } });
@@ -203,7 +200,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     port,
     client,
     async stop(graceMs = config.shutdownGraceMs) {
-      stopping = true;
       // Stop accepting; let in-flight operations finish; then drop the keep-alive sockets.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const idle = new Promise<void>((resolve) => {
