@@ -197,8 +197,8 @@ describe('processes', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-auth-token': DEMO_LIMITED_CREDENTIALS.authToken, 'x-user-id': DEMO_LIMITED_CREDENTIALS.userId },
       body: JSON.stringify(ONE),
-    }).then((r) => r.json());
-    expect(limited.errors[0].extensions.code).toBe('FORBIDDEN');
+    }).then((r) => r.json() as Promise<{ errors: Array<{ extensions: { code: string } }> }>);
+    expect(limited.errors[0]!.extensions.code).toBe('FORBIDDEN');
     expect(upstream.calls).toBe(2);
   });
 
