@@ -33,10 +33,11 @@ export function limitRules(limits: Limits): ValidationRule[] {
     ],
   };
   return [
-    maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, ...report }),
+    // Flattened: clients built on fragments (Apollo Client, Relay) must not pay depth for them.
+    maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...report }),
     maxAliasesRule({ n: limits.maxAliases, ...report }),
     maxDirectivesRule({ n: limits.maxDirectives, ...report }),
-    costLimitRule({ maxCost: limits.maxCost, ignoreIntrospection: true, ...report }),
+    costLimitRule({ maxCost: limits.maxCost, ignoreIntrospection: true, flattenFragments: true, ...report }),
     maxRootFieldsRule(limits.maxRootFields),
   ] as ValidationRule[];
 }

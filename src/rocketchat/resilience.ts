@@ -92,6 +92,7 @@ export class UpstreamPolicy {
 
   /** Runs `attempt` under every policy; rejects only with GatewayErrors. */
   async execute<T>(attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) throw callerAborted();
     this.#budget.deposit();
     let timeouts = 0;
     try {
@@ -99,7 +100,12 @@ export class UpstreamPolicy {
         ({ signal: deadlineSignal }) =>
           this.#retry.execute(async ({ attempt: n, signal: attemptSignal }) => {
             try {
-              return await this.#breaker.execute(() => this.#bulkhead.execute(() => attempt(attemptSignal)), attemptSignal);
+              const outcome = await this.#breaker.execute(
+                () => this.#bulkhead.execute(() => this.#answered(attempt, attemptSignal)),
+                attemptSignal,
+              );
+              if ('refusal' in outcome) throw outcome.refusal;
+              return outcome.value;
             } catch (err) {
               const failure = this.#asGatewayError(err);
               if (failure.code === 'UPSTREAM_TIMEOUT') timeouts++;
@@ -120,6 +126,22 @@ export class UpstreamPolicy {
       if (signal?.aborted) throw callerAborted();
       if (err instanceof TaskCancelledError) throw upstreamTimeout(this.#options.deadlineMs, { retryable: false });
       throw this.#asGatewayError(err);
+    }
+  }
+
+  /**
+   * Runs one attempt, turning Rocket.Chat's own refusals (any HTTP answer that is not a fault, such
+   * as 404 or 403) into values: for the breaker they prove Rocket.Chat is alive and reset its count.
+   */
+  async #answered<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<{ value: T } | { refusal: GatewayError }> {
+    // A retry whose backoff outlived the deadline must not reach Rocket.Chat.
+    if (signal.aborted) throw callerAborted();
+    try {
+      return { value: await attempt(signal) };
+    } catch (err) {
+      const status = err instanceof GatewayError ? (err.extensions.upstream as { status?: unknown } | undefined)?.status : undefined;
+      if (err instanceof GatewayError && !err.upstreamFault && typeof status === 'number') return { refusal: err };
+      throw err;
     }
   }
 

@@ -1,0 +1,416 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { errorFromResponse, errorFromTransport, GatewayError, upstreamTimeout } from '../../../src/errors.js';
+import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from '../../../src/rocketchat/resilience.js';
+
+const OPTIONS: ResilienceOptions = {
+  timeoutMs: 50,
+  deadlineMs: 300,
+  retries: 2,
+  retryBudget: 1,
+  connections: 2,
+  queue: 1,
+  breakerThreshold: 3,
+  breakerHalfOpenMs: 100,
+  retryBaseDelayMs: 1,
+};
+
+const policy = (overrides: Partial<ResilienceOptions> = {}) => new UpstreamPolicy({ ...OPTIONS, ...overrides });
+
+const unavailable = () => errorFromResponse(503, { success: false, error: 'Service Unavailable' });
+const notFound = () => errorFromResponse(404, undefined);
+const refused = () => errorFromTransport(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 50);
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** An attempt that fails with `make()` every time, counting its calls. */
+function failing(make: () => GatewayError) {
+  return vi.fn(async (_signal: AbortSignal): Promise<string> => {
+    throw make();
+  });
+}
+
+/** An attempt that never answers, but rejects as soon as its signal aborts (as undici does). */
+function hanging() {
+  const signals: AbortSignal[] = [];
+  const fn = vi.fn(
+    (signal: AbortSignal) =>
+      new Promise<string>((_resolve, reject) => {
+        signals.push(signal);
+        signal.addEventListener('abort', () => reject(new DOMException('This operation was aborted', 'AbortError')), {
+          once: true,
+        });
+      }),
+  );
+  return { fn, signals };
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+async function rejection(p: Promise<unknown>): Promise<GatewayError> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(GatewayError);
+  return err as GatewayError;
+}
+
+function upstreamError(err: GatewayError): unknown {
+  return (err.extensions.upstream as { error?: unknown } | undefined)?.error;
+}
+
+/** Three 503s in one call (retries 2) reach the threshold of 3. */
+async function openBreaker(p: UpstreamPolicy): Promise<void> {
+  const attempt = failing(unavailable);
+  await rejection(p.execute(attempt));
+  expect(attempt).toHaveBeenCalledTimes(3);
+  expect(p.breakerState).toBe('open');
+}
+
+describe('UpstreamPolicy', () => {
+  const unhandled = vi.fn();
+  beforeEach(() => {
+    unhandled.mockReset();
+    process.on('unhandledRejection', unhandled);
+  });
+  afterEach(async () => {
+    await sleep(0);
+    process.off('unhandledRejection', unhandled);
+    expect(unhandled).not.toHaveBeenCalled();
+  });
+
+  describe('pass-through and retries', () => {
+    it('passes a success through, with one attempt', async () => {
+      const p = policy();
+      const attempt = vi.fn(async (_s: AbortSignal) => ({ id: 'v1' }));
+      await expect(p.execute(attempt)).resolves.toEqual({ id: 'v1' });
+      expect(attempt).toHaveBeenCalledTimes(1);
+      expect(attempt.mock.calls[0]?.[0]).toBeInstanceOf(AbortSignal);
+      expect(p.breakerState).toBe('closed');
+    });
+
+    it('retries a 503 up to `retries` times, then rejects with the 503 itself', async () => {
+      const p = policy();
+      const attempt = failing(unavailable);
+      const err = await rejection(p.execute(attempt));
+      expect(attempt).toHaveBeenCalledTimes(3);
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(err.extensions.upstream).toEqual({ status: 503, error: 'Service Unavailable' });
+    });
+
+    it('succeeds when a retry succeeds', async () => {
+      const p = policy();
+      const attempt = vi
+        .fn<(s: AbortSignal) => Promise<string>>()
+        .mockRejectedValueOnce(unavailable())
+        .mockRejectedValueOnce(refused())
+        .mockResolvedValueOnce('ok');
+      await expect(p.execute(attempt)).resolves.toBe('ok');
+      expect(attempt).toHaveBeenCalledTimes(3);
+    });
+
+    it('retries a refused connection too', async () => {
+      const attempt = failing(refused);
+      const err = await rejection(policy({ breakerThreshold: 100 }).execute(attempt));
+      expect(attempt).toHaveBeenCalledTimes(3);
+      expect(err.extensions.upstream).toEqual({ status: null, error: 'ECONNREFUSED' });
+    });
+
+    it('does not retry with retries 0', async () => {
+      const attempt = failing(unavailable);
+      await rejection(policy({ retries: 0 }).execute(attempt));
+      expect(attempt).toHaveBeenCalledTimes(1);
+    });
+
+    it('never retries a 404', async () => {
+      const p = policy({ retries: 5 });
+      const attempt = failing(notFound);
+      const err = await rejection(p.execute(attempt));
+      expect(attempt).toHaveBeenCalledTimes(1);
+      expect(err.code).toBe('UPSTREAM_ERROR');
+      expect(err.extensions.upstream).toEqual({ status: 404, error: null });
+    });
+
+    it('never retries a 429', async () => {
+      const attempt = failing(() => errorFromResponse(429, { success: false, error: 'error-too-many-requests' }));
+      const err = await rejection(policy({ retries: 5 }).execute(attempt));
+      expect(attempt).toHaveBeenCalledTimes(1);
+      expect(err.code).toBe('RATE_LIMITED');
+    });
+
+    it('retries a timeout only once, even with retries 5', async () => {
+      const p = policy({ retries: 5, breakerThreshold: 100 });
+      const attempt = failing(() => upstreamTimeout(50));
+      const err = await rejection(p.execute(attempt));
+      expect(attempt).toHaveBeenCalledTimes(2);
+      expect(err.code).toBe('UPSTREAM_TIMEOUT');
+    });
+
+    it('counts timeouts per call, not across calls', async () => {
+      const p = policy({ retries: 5, breakerThreshold: 100 });
+      const first = vi
+        .fn<(s: AbortSignal) => Promise<string>>()
+        .mockRejectedValueOnce(upstreamTimeout(50))
+        .mockResolvedValueOnce('one');
+      await expect(p.execute(first)).resolves.toBe('one');
+      const second = vi
+        .fn<(s: AbortSignal) => Promise<string>>()
+        .mockRejectedValueOnce(upstreamTimeout(50))
+        .mockResolvedValueOnce('two');
+      await expect(p.execute(second)).resolves.toBe('two');
+      expect(second).toHaveBeenCalledTimes(2);
+    });
+  });
+
+  describe('circuit breaker', () => {
+    it('opens after `breakerThreshold` consecutive faults and then fails fast without calling', async () => {
+      const p = policy();
+      await openBreaker(p);
+      const attempt = vi.fn(async (_s: AbortSignal) => 'should not run');
+      const err = await rejection(p.execute(attempt));
+      expect(attempt).not.toHaveBeenCalled();
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(err.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(upstreamError(err)).toBe('circuit-open');
+    });
+
+    it('counts faults across calls', async () => {
+      const p = policy({ retries: 0 });
+      const attempt = failing(refused);
+      await rejection(p.execute(attempt));
+      await rejection(p.execute(attempt));
+      expect(p.breakerState).toBe('closed');
+      await rejection(p.execute(attempt));
+      expect(p.breakerState).toBe('open');
+      expect(attempt).toHaveBeenCalledTimes(3);
+    });
+
+    it('a success resets the consecutive count', async () => {
+      const p = policy({ retries: 0 });
+      const attempt = failing(unavailable);
+      await rejection(p.execute(attempt));
+      await rejection(p.execute(attempt));
+      await p.execute(async () => 'ok');
+      await rejection(p.execute(attempt));
+      await rejection(p.execute(attempt));
+      expect(p.breakerState).toBe('closed');
+    });
+
+    it('goes half-open after the pause, and a successful trial closes it', async () => {
+      const p = policy();
+      await openBreaker(p);
+      await sleep(OPTIONS.breakerHalfOpenMs + 20);
+      const trial = deferred<string>();
+      const attempt = vi.fn((_s: AbortSignal) => trial.promise);
+      const result = p.execute(attempt);
+      await vi.waitFor(() => expect(attempt).toHaveBeenCalledTimes(1));
+      expect(p.breakerState).toBe('half-open');
+      trial.resolve('back');
+      await expect(result).resolves.toBe('back');
+      expect(p.breakerState).toBe('closed');
+      const next = vi.fn(async (_s: AbortSignal) => 'next');
+      await expect(p.execute(next)).resolves.toBe('next');
+      expect(next).toHaveBeenCalledTimes(1);
+    });
+
+    it('a failed half-open trial opens it again', async () => {
+      const p = policy();
+      await openBreaker(p);
+      await sleep(OPTIONS.breakerHalfOpenMs + 20);
+      const trial = failing(unavailable);
+      const err = await rejection(p.execute(trial));
+      expect(p.breakerState).toBe('open');
+      // The trial fault is not retried through the open breaker into upstream again.
+      expect(trial).toHaveBeenCalledTimes(1);
+      expect(['circuit-open', 'Service Unavailable']).toContain(upstreamError(err));
+      const after = vi.fn(async (_s: AbortSignal) => 'x');
+      expect(upstreamError(await rejection(p.execute(after)))).toBe('circuit-open');
+      expect(after).not.toHaveBeenCalled();
+    });
+
+    it('is never opened by 4xx answers', async () => {
+      const p = policy();
+      const attempt = failing(notFound);
+      for (let i = 0; i < 10; i++) await rejection(p.execute(attempt));
+      const forbidden = failing(() => errorFromResponse(403, { success: false, error: 'unauthorized' }));
+      for (let i = 0; i < 5; i++) await rejection(p.execute(forbidden));
+      expect(p.breakerState).toBe('closed');
+      expect(attempt).toHaveBeenCalledTimes(10);
+      await expect(p.execute(async () => 'still open for business')).resolves.toBe('still open for business');
+    });
+
+    it('tells listeners open, then half-open, then closed', async () => {
+      const p = policy();
+      const states: BreakerState[] = [];
+      p.onBreakerStateChange((s) => states.push(s));
+      await openBreaker(p);
+      expect(states).toEqual(['open']);
+      await sleep(OPTIONS.breakerHalfOpenMs + 20);
+      await expect(p.execute(async () => 'ok')).resolves.toBe('ok');
+      expect(states).toEqual(['open', 'half-open', 'closed']);
+    });
+  });
+
+  describe('bulkhead', () => {
+    it('admits `connections` + `queue` calls and refuses the next at once', async () => {
+      const p = policy();
+      const gates = [deferred<string>(), deferred<string>(), deferred<string>()];
+      const started: number[] = [];
+      const calls = gates.map((gate, i) =>
+        p.execute(() => {
+          started.push(i);
+          return gate.promise;
+        }),
+      );
+      await vi.waitFor(() => expect(started).toHaveLength(2));
+      await sleep(5);
+      expect(started).toEqual([0, 1]); // the third waits in the queue
+      const fourth = vi.fn(async (_s: AbortSignal) => 'no room');
+      const err = await rejection(p.execute(fourth));
+      expect(fourth).not.toHaveBeenCalled();
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(upstreamError(err)).toBe('bulkhead-full');
+      // Not a fault: the breaker stays closed.
+      expect(p.breakerState).toBe('closed');
+      gates.forEach((g, i) => g.resolve(`r${i}`));
+      await expect(Promise.all(calls)).resolves.toEqual(['r0', 'r1', 'r2']);
+      expect(started).toEqual([0, 1, 2]);
+    });
+
+    it('frees its slots when calls finish', async () => {
+      const p = policy({ connections: 1, queue: 0 });
+      const gate = deferred<string>();
+      const first = p.execute(() => gate.promise);
+      expect(upstreamError(await rejection(p.execute(async () => 'x')))).toBe('bulkhead-full');
+      gate.resolve('done');
+      await first;
+      await expect(p.execute(async () => 'y')).resolves.toBe('y');
+    });
+  });
+
+  describe('deadline and aborts', () => {
+    it('ends a call that never answers with UPSTREAM_TIMEOUT at the deadline, aborting its attempt', async () => {
+      const p = policy();
+      const { fn, signals } = hanging();
+      const startedAt = performance.now();
+      const err = await rejection(p.execute(fn));
+      const elapsed = performance.now() - startedAt;
+      expect(err.code).toBe('UPSTREAM_TIMEOUT');
+      expect(err.extensions.upstream).toEqual({ status: null, error: 'timeout' });
+      expect(err.message).toContain('300');
+      expect(err.retryable).toBe(false);
+      expect(elapsed).toBeGreaterThanOrEqual(OPTIONS.deadlineMs - 10);
+      expect(elapsed).toBeLessThan(OPTIONS.deadlineMs + 150);
+      expect(fn).toHaveBeenCalledTimes(1);
+      expect(signals[0]?.aborted).toBe(true);
+    });
+
+    it('ends at the deadline even when the attempt ignores its signal', async () => {
+      const p = policy({ deadlineMs: 80 });
+      const startedAt = performance.now();
+      const err = await rejection(p.execute(() => new Promise<string>(() => undefined)));
+      expect(err.code).toBe('UPSTREAM_TIMEOUT');
+      expect(performance.now() - startedAt).toBeLessThan(80 + 150);
+    });
+
+    it('counts the deadline across retries and backoffs', async () => {
+      const p = policy({ deadlineMs: 120, retries: 5, breakerThreshold: 100, retryBaseDelayMs: 30 });
+      const startedAt = performance.now();
+      const starts: { at: number; abortedAtStart: boolean; signal: AbortSignal }[] = [];
+      const attempt = vi.fn(async (signal: AbortSignal): Promise<string> => {
+        starts.push({ at: performance.now() - startedAt, abortedAtStart: signal.aborted, signal });
+        await sleep(30);
+        throw unavailable();
+      });
+      const err = await rejection(p.execute(attempt));
+      const elapsed = performance.now() - startedAt;
+      expect(err.code).toBe('UPSTREAM_TIMEOUT');
+      expect(elapsed).toBeGreaterThanOrEqual(110);
+      expect(elapsed).toBeLessThan(120 + 150);
+      expect(starts.length).toBeGreaterThanOrEqual(2); // it did retry within the deadline
+      await sleep(120);
+      // Whatever the retry loop does after the deadline, it never starts upstream work with a live signal.
+      for (const s of starts.filter((x) => x.at >= 125)) expect(s.abortedAtStart).toBe(true);
+      for (const s of starts) expect(s.signal.aborted).toBe(true);
+    });
+
+    it('rejects with "aborted" when the caller aborts, and aborts the attempt', async () => {
+      const p = policy();
+      const { fn, signals } = hanging();
+      const caller = new AbortController();
+      const startedAt = performance.now();
+      const result = p.execute(fn, caller.signal);
+      setTimeout(() => caller.abort(), 20);
+      const err = await rejection(result);
+      expect(performance.now() - startedAt).toBeLessThan(OPTIONS.deadlineMs);
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(err.extensions.upstream).toEqual({ status: null, error: 'aborted' });
+      expect(signals[0]?.aborted).toBe(true);
+      expect(p.breakerState).toBe('closed');
+    });
+
+    it('rejects with "aborted" for a signal that is already aborted', async () => {
+      const p = policy();
+      const { fn } = hanging();
+      const err = await rejection(p.execute(fn, AbortSignal.abort()));
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(upstreamError(err)).toBe('aborted');
+    });
+
+    it('does not retry after the caller aborted', async () => {
+      const p = policy({ retries: 5, breakerThreshold: 100 });
+      const caller = new AbortController();
+      const attempt = vi.fn(async (_s: AbortSignal): Promise<string> => {
+        caller.abort();
+        throw unavailable();
+      });
+      const err = await rejection(p.execute(attempt, caller.signal));
+      expect(upstreamError(err)).toBe('aborted');
+      await sleep(20);
+      expect(attempt).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('retry budget', () => {
+    it('stops retrying once the reserve of 10 is spent (retryBudget 0)', async () => {
+      const p = policy({ retryBudget: 0, breakerThreshold: 10_000 });
+      const attemptsPerCall: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const attempt = failing(unavailable);
+        await rejection(p.execute(attempt));
+        attemptsPerCall.push(attempt.mock.calls.length);
+      }
+      // 5 calls × 2 retries spend the 10 tokens; later calls get one attempt each.
+      expect(attemptsPerCall).toEqual([3, 3, 3, 3, 3, 1, 1, 1]);
+    });
+
+    it('keeps a fully failing upstream within reserve + ratio × calls extra attempts', async () => {
+      const ratio = 0.5;
+      const p = policy({ retryBudget: ratio, breakerThreshold: 10_000 });
+      const attempt = failing(unavailable);
+      const calls = 40;
+      for (let i = 0; i < calls; i++) await rejection(p.execute(attempt));
+      const retries = attempt.mock.calls.length - calls;
+      expect(retries).toBeLessThanOrEqual(10 + ratio * calls);
+      expect(retries).toBeGreaterThan(10);
+    });
+
+    it('does not spend the budget on answers that are not retried', async () => {
+      const p = policy({ retryBudget: 0, breakerThreshold: 10_000 });
+      for (let i = 0; i < 20; i++) await rejection(p.execute(failing(notFound)));
+      const attempt = failing(unavailable);
+      await rejection(p.execute(attempt));
+      expect(attempt).toHaveBeenCalledTimes(3);
+    });
+  });
+});
