@@ -4,6 +4,14 @@ import {
   ApolloServerPluginLandingPageProductionDefault,
 } from '@apollo/server/plugin/landingPage/default';
 import { unwrapResolverError } from '@apollo/server/errors';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
+import { compiledExecution } from './execution.js';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
@@ -48,19 +56,27 @@ export interface ApolloOptions {
 
 export function createApollo({ config, sandboxHeaders, metrics, apqStore }: ApolloOptions): ApolloServer<GatewayContext> {
   return new ApolloServer<GatewayContext>({
-    schema: buildSchema(),
+    gateway: compiledExecution(buildSchema()),
     introspection: config.introspection,
+    hideSchemaDetailsFromClientErrors: config.production,
     includeStacktraceInErrorResponses: !config.production,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     // index.ts owns shutdown; Apollo's own handler would re-raise the signal and kill the process mid-drain.
     stopOnTerminationSignals: false,
-    formatError: config.production ? (f, e) => withoutSuggestions(maskUnexpected(f, e)) : maskUnexpected,
+    formatError: maskUnexpected,
     // An oversized document stops in the parser: a 400, before any validation or execution work.
     parseOptions: { maxTokens: config.limits.maxTokens },
     validationRules: limitRules(config.limits),
     persistedQueries: apqStore ? { cache: apqCache(apqStore), ttl: 24 * 3600 } : undefined,
     plugins: [
+      // Only what earns its cost: no cache-control hints here (they would wrap every field resolver),
+      // and nothing reported to Apollo's cloud.
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ...(config.production ? [ApolloServerPluginDisableSuggestions()] : []),
       idsLimitPlugin(config.maxIds),
       operationLog(metrics),
       config.production
@@ -75,12 +91,6 @@ export function createApollo({ config, sandboxHeaders, metrics, apqStore }: Apol
       requestIdOnErrors,
     ],
   });
-}
-
-/** "Did you mean …?" would let anyone map the schema with introspection turned off. */
-function withoutSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  const message = formatted.message.replace(/ ?Did you mean .*\?$/s, '');
-  return message === formatted.message ? formatted : { ...formatted, message };
 }
 
 /**

@@ -7,7 +7,9 @@ import {
   GraphQLError,
   Kind,
   visit,
+  type ArgumentNode,
   type ASTVisitor,
+  type DocumentNode,
   type FragmentDefinitionNode,
   type SelectionSetNode,
   type ValidationContext,
@@ -77,30 +79,41 @@ export function maxRootFieldsRule(max: number): ValidationRule {
  * HTTP 400: one operation must not fan out into hundreds of Rocket.Chat calls.
  */
 export function idsLimitPlugin(maxIds: number): ApolloServerPlugin {
+  // Apollo reuses one DocumentNode per query text, so each document is walked once, not per request.
+  const idsArguments = new WeakMap<DocumentNode, ArgumentNode[]>();
+  const argumentsOf = (document: DocumentNode): ArgumentNode[] => {
+    let found = idsArguments.get(document);
+    if (!found) {
+      const args: ArgumentNode[] = [];
+      visit(document, {
+        Field(node) {
+          const arg = node.name.value === 'visitors' ? node.arguments?.find((a) => a.name.value === 'ids') : undefined;
+          if (arg) args.push(arg);
+        },
+      });
+      idsArguments.set(document, (found = args));
+    }
+    return found;
+  };
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request }) {
-          visit(document, {
-            Field(node) {
-              if (node.name.value !== 'visitors') return;
-              const arg = node.arguments?.find((a) => a.name.value === 'ids');
-              if (!arg) return;
-              const value = arg.value;
-              const count =
-                value.kind === Kind.LIST
-                  ? value.values.length
-                  : value.kind === Kind.VARIABLE
-                    ? listLength(request.variables?.[value.name.value])
-                    : 1;
-              if (count > maxIds) {
-                throw new GraphQLError(`visitors(ids) takes at most ${maxIds} ids; got ${count}.`, {
-                  nodes: [arg],
-                  extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
-                });
-              }
-            },
-          });
+          for (const arg of argumentsOf(document)) {
+            const value = arg.value;
+            const count =
+              value.kind === Kind.LIST
+                ? value.values.length
+                : value.kind === Kind.VARIABLE
+                  ? listLength(request.variables?.[value.name.value])
+                  : 1;
+            if (count > maxIds) {
+              throw new GraphQLError(`visitors(ids) takes at most ${maxIds} ids; got ${count}.`, {
+                nodes: [arg],
+                extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+              });
+            }
+          }
         },
       };
     },

@@ -148,7 +148,8 @@ export class HttpRocketChatClient implements RocketChatClient {
 
   async serverInfo(signal?: AbortSignal): Promise<ServerInfoResponse> {
     if (this.#policy.breakerState === 'open') throw circuitOpen();
-    const answer = await this.#get(`${this.#pathPrefix}${INFO_PATH}`, { accept: 'application/json' }, signal);
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const answer = await this.#get(`${this.#pathPrefix}${INFO_PATH}`, { accept: 'application/json' }, signal ? AbortSignal.any([signal, timeout]) : timeout);
     if (answer.status !== 200) throw errorFromResponse(answer.status, answer.body as WireErrorBody | undefined);
     const info = answer.body as Partial<ServerInfoResponse> | undefined;
     if (!info || typeof info.version !== 'string') throw badResponse(answer.status, 'no version in /api/info');
@@ -160,11 +161,11 @@ export class HttpRocketChatClient implements RocketChatClient {
   }
 
   /** One attempt, observed for metrics. */
-  async #get(path: string, headers: Record<string, string>, outer: AbortSignal | undefined): Promise<UpstreamAnswer> {
-    if (!this.#observe) return this.#attempt(path, headers, outer);
+  async #get(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<UpstreamAnswer> {
+    if (!this.#observe) return this.#attempt(path, headers, signal);
     const started = performance.now();
     try {
-      const answer = await this.#attempt(path, headers, outer);
+      const answer = await this.#attempt(path, headers, signal);
       this.#observe(statusClass(answer.status), (performance.now() - started) / 1000);
       return answer;
     } catch (err) {
@@ -176,9 +177,7 @@ export class HttpRocketChatClient implements RocketChatClient {
   }
 
   /** One attempt: status, headers and parsed JSON body, or a catalogue error. Never follows redirects. */
-  async #attempt(path: string, headers: Record<string, string>, outer: AbortSignal | undefined): Promise<UpstreamAnswer> {
-    const attemptDeadline = AbortSignal.timeout(this.#timeoutMs);
-    const signal = outer ? AbortSignal.any([outer, attemptDeadline]) : attemptDeadline;
+  async #attempt(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<UpstreamAnswer> {
     let status = 0;
     let resHeaders: UpstreamAnswer['headers'] = {};
     let text: string;
@@ -194,9 +193,8 @@ export class HttpRocketChatClient implements RocketChatClient {
       text = await res.body.text();
     } catch (err) {
       if (err instanceof GatewayError) throw err;
-      if (attemptDeadline.aborted) throw upstreamTimeout(this.#timeoutMs);
-      // The caller left or the overall deadline passed: the policies above decide what that means.
-      if (outer?.aborted) throw callerAborted();
+      // Timed out, past the deadline, or the caller left: the signal's reason says which.
+      if (signal.aborted) throw signal.reason instanceof GatewayError ? signal.reason : callerAborted();
       if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
         throw badResponse(status || 200, `body over the ${MAX_RESPONSE_BYTES}-byte cap`);
       }

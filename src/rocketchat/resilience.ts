@@ -9,19 +9,15 @@ import {
   handleType,
   handleWhen,
   retry,
-  TaskCancelledError,
-  timeout,
-  TimeoutStrategy,
   type BulkheadPolicy,
   type CircuitBreakerPolicy,
   type RetryPolicy,
-  type TimeoutPolicy,
 } from 'cockatiel';
 import { callerAborted, circuitOpen, GatewayError, upstreamSaturated, upstreamTimeout } from '../errors.js';
 import { RetryBudget } from './retryBudget.js';
 
 export interface ResilienceOptions {
-  /** Per attempt; used for the timeout error's message (the transport enforces it). */
+  /** Per attempt: connect, headers and the whole body. */
   timeoutMs: number;
   /** Per call, across attempts and backoffs. */
   deadlineMs: number;
@@ -46,14 +42,14 @@ class RetryThis extends Error {
 }
 
 /**
- * The policies every upstream call goes through, outermost first: an overall deadline, retries
+ * The policies every upstream call goes through, outermost first: an overall deadline (timers and
+ * abort signals, cheaper per call than a policy object), retries
  * (idempotent GETs only, bounded by count and by a budget, jittered exponential backoff), a circuit
  * breaker counting only Rocket.Chat's own faults, and a bulkhead bounding calls in flight. Policies
  * decide *whether* to call; codes still come from the error catalogue.
  */
 export class UpstreamPolicy {
   readonly #options: ResilienceOptions;
-  readonly #deadline: TimeoutPolicy;
   readonly #retry: RetryPolicy;
   readonly #breaker: CircuitBreakerPolicy;
   readonly #bulkhead: BulkheadPolicy;
@@ -61,7 +57,6 @@ export class UpstreamPolicy {
 
   constructor(options: ResilienceOptions) {
     this.#options = options;
-    this.#deadline = timeout(options.deadlineMs, TimeoutStrategy.Aggressive);
     this.#retry = retry(handleType(RetryThis), {
       maxAttempts: options.retries,
       backoff: new ExponentialBackoff({ initialDelay: options.retryBaseDelayMs ?? 50, maxDelay: 1000 }),
@@ -90,42 +85,64 @@ export class UpstreamPolicy {
     this.#breaker.onStateChange(() => listener(this.breakerState));
   }
 
-  /** Runs `attempt` under every policy; rejects only with GatewayErrors. */
+  /**
+   * Runs `attempt` under every policy; rejects only with GatewayErrors. Each attempt gets a signal
+   * that aborts at its own timeout, at the call's deadline or when the caller leaves, whichever
+   * comes first; its `reason` is the catalogue error to answer with.
+   */
   async execute<T>(attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw callerAborted();
     this.#budget.deposit();
+    const { timeoutMs, deadlineMs } = this.#options;
+    const deadlineAt = performance.now() + deadlineMs;
+    // One controller for the whole call: the deadline or the caller ends it, and with it any backoff.
+    const call = new AbortController();
+    const pastDeadline = () => upstreamTimeout(deadlineMs, { retryable: false });
+    const deadline = setTimeout(() => call.abort(pastDeadline()), deadlineMs);
+    const onCallerGone = () => call.abort(callerAborted());
+    signal?.addEventListener('abort', onCallerGone, { once: true });
+    const ended = new Promise<never>((_, reject) => call.signal.addEventListener('abort', () => reject(call.signal.reason), { once: true }));
+    ended.catch(() => undefined);
+
     let timeouts = 0;
+    const run = this.#retry.execute(async ({ attempt: n }) => {
+      if (call.signal.aborted) throw call.signal.reason;
+      const one = new AbortController();
+      const remaining = Math.max(0, deadlineAt - performance.now());
+      const timer =
+        remaining < timeoutMs
+          ? setTimeout(() => one.abort(pastDeadline()), remaining)
+          : setTimeout(() => one.abort(upstreamTimeout(timeoutMs)), timeoutMs);
+      const onCallEnded = () => one.abort(call.signal.reason);
+      call.signal.addEventListener('abort', onCallEnded, { once: true });
+      try {
+        const outcome = await this.#breaker.execute(() => this.#bulkhead.execute(() => this.#answered(attempt, one.signal)));
+        if ('refusal' in outcome) throw outcome.refusal;
+        return outcome.value;
+      } catch (err) {
+        const failure = this.#asGatewayError(err);
+        if (failure.code === 'UPSTREAM_TIMEOUT') timeouts++;
+        const again =
+          failure.retryable &&
+          n < this.#options.retries &&
+          !call.signal.aborted &&
+          // One timeout is bad luck; a second means Rocket.Chat is stuck.
+          !(failure.code === 'UPSTREAM_TIMEOUT' && timeouts > 1) &&
+          this.#budget.tryWithdraw();
+        throw again ? new RetryThis(failure) : failure;
+      } finally {
+        clearTimeout(timer);
+        call.signal.removeEventListener('abort', onCallEnded);
+      }
+    });
     try {
-      return await this.#deadline.execute(
-        ({ signal: deadlineSignal }) =>
-          this.#retry.execute(async ({ attempt: n, signal: attemptSignal }) => {
-            try {
-              const outcome = await this.#breaker.execute(
-                () => this.#bulkhead.execute(() => this.#answered(attempt, attemptSignal)),
-                attemptSignal,
-              );
-              if ('refusal' in outcome) throw outcome.refusal;
-              return outcome.value;
-            } catch (err) {
-              const failure = this.#asGatewayError(err);
-              if (failure.code === 'UPSTREAM_TIMEOUT') timeouts++;
-              const again =
-                failure.retryable &&
-                n < this.#options.retries &&
-                !attemptSignal.aborted &&
-                // One timeout is bad luck; a second means Rocket.Chat is stuck.
-                !(failure.code === 'UPSTREAM_TIMEOUT' && timeouts > 1) &&
-                this.#budget.tryWithdraw();
-              throw again ? new RetryThis(failure) : failure;
-            }
-          }, deadlineSignal),
-        signal,
-      );
+      return await Promise.race([run, ended]);
     } catch (err) {
-      if (err instanceof RetryThis) err = err.failure;
-      if (signal?.aborted) throw callerAborted();
-      if (err instanceof TaskCancelledError) throw upstreamTimeout(this.#options.deadlineMs, { retryable: false });
-      throw this.#asGatewayError(err);
+      throw this.#asGatewayError(err instanceof RetryThis ? err.failure : err);
+    } finally {
+      clearTimeout(deadline);
+      signal?.removeEventListener('abort', onCallerGone);
+      run.catch(() => undefined);
     }
   }
 
@@ -135,10 +152,12 @@ export class UpstreamPolicy {
    */
   async #answered<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<{ value: T } | { refusal: GatewayError }> {
     // A retry whose backoff outlived the deadline must not reach Rocket.Chat.
-    if (signal.aborted) throw callerAborted();
+    if (signal.aborted) throw signal.reason;
     try {
       return { value: await attempt(signal) };
     } catch (err) {
+      // Whatever the attempt threw on abort, the signal's reason is the catalogue's answer.
+      if (signal.aborted) throw signal.reason;
       const status = err instanceof GatewayError ? (err.extensions.upstream as { status?: unknown } | undefined)?.status : undefined;
       if (err instanceof GatewayError && !err.upstreamFault && typeof status === 'number') return { refusal: err };
       throw err;
@@ -149,7 +168,6 @@ export class UpstreamPolicy {
     if (err instanceof GatewayError) return err;
     if (err instanceof BrokenCircuitError) return circuitOpen();
     if (err instanceof BulkheadRejectedError) return upstreamSaturated();
-    if (err instanceof TaskCancelledError) return upstreamTimeout(this.#options.deadlineMs, { retryable: false });
     throw err;
   }
 }
