@@ -11,17 +11,16 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
-import { compiledExecution } from './execution.js';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
 import { ErrorCode, GatewayError } from './errors.js';
-import { idsLimitPlugin, limitRules } from './limits.js';
+import { gatewayRules, idsLimitPlugin } from './limits.js';
 import { operationLog } from './operationLog.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { CacheStore } from './cache/store.js';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
-import { buildSchema } from './schema.js';
+
 
 /** What Apollo Sandbox opens with: a query that works as soon as the headers hold real credentials. */
 export const SANDBOX_DOCUMENT = `query Visitor($id: ID!) {
@@ -49,15 +48,17 @@ export interface ApolloOptions {
   config: Pick<Config, 'production' | 'introspection' | 'limits' | 'maxIds'>;
   /** Headers Sandbox starts with: the demo credentials in demo mode, placeholders otherwise. */
   sandboxHeaders: Record<string, string>;
+  schema: GraphQLSchema;
   metrics?: GatewayMetrics;
   /** Where automatic persisted queries live (shared with the visitor cache); Apollo's default otherwise. */
   apqStore?: CacheStore;
 }
 
-export function createApollo({ config, sandboxHeaders, metrics, apqStore }: ApolloOptions): ApolloServer<GatewayContext> {
+export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore }: ApolloOptions): ApolloServer<GatewayContext> {
   return new ApolloServer<GatewayContext>({
-    gateway: compiledExecution(buildSchema()),
-    introspection: config.introspection,
+    schema,
+    // Introspection is refused by gatewayRules (graphql's own rule), the same on both execution paths.
+    introspection: true,
     hideSchemaDetailsFromClientErrors: config.production,
     includeStacktraceInErrorResponses: !config.production,
     csrfPrevention: true,
@@ -67,7 +68,7 @@ export function createApollo({ config, sandboxHeaders, metrics, apqStore }: Apol
     formatError: maskUnexpected,
     // An oversized document stops in the parser: a 400, before any validation or execution work.
     parseOptions: { maxTokens: config.limits.maxTokens },
-    validationRules: limitRules(config.limits),
+    validationRules: gatewayRules(config),
     persistedQueries: apqStore ? { cache: apqCache(apqStore), ttl: 24 * 3600 } : undefined,
     plugins: [
       // Only what earns its cost: no cache-control hints here (they would wrap every field resolver),
@@ -97,7 +98,7 @@ export function createApollo({ config, sandboxHeaders, metrics, apqStore }: Apol
  * Errors the gateway raised on purpose (the catalogue) and GraphQL's own (syntax, validation) carry
  * their message; anything else is a bug here, and its message could leak internals.
  */
-function maskUnexpected(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+export function maskUnexpected(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof GatewayError) {
     // An expected outcome, not a bug: a stack trace would only be noise.

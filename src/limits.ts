@@ -6,6 +6,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import {
   GraphQLError,
   Kind,
+  NoSchemaIntrospectionCustomRule,
   visit,
   type ArgumentNode,
   type ASTVisitor,
@@ -22,6 +23,29 @@ import type { Config } from './config.js';
  * costs Rocket.Chat nothing. Introspection (Apollo Sandbox's own query) is exempt from depth and cost.
  */
 export type Limits = Config['limits'];
+
+/**
+ * Every validation rule beyond GraphQL's own, for both execution paths: the operation limits, queries
+ * only (the schema has no mutations), and, when introspection is off, graphql's rule against it.
+ */
+export function gatewayRules(config: Pick<Config, 'limits' | 'introspection'>): ValidationRule[] {
+  return [
+    ...limitRules(config.limits),
+    queriesOnlyRule,
+    ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+  ];
+}
+
+/** Without it, a mutation reaches execution and fails there as an internal error instead of a 400. */
+export const queriesOnlyRule: ValidationRule = (context) => ({
+  OperationDefinition(operation) {
+    if (operation.operation !== 'query') {
+      context.reportError(
+        new GraphQLError(`This gateway serves queries only; ${operation.operation} operations are not supported.`, { nodes: [operation] }),
+      );
+    }
+  },
+});
 
 export function limitRules(limits: Limits): ValidationRule[] {
   // Armor throws its rejection out of the validator by default, which Apollo answers as a 500;
@@ -74,52 +98,55 @@ export function maxRootFieldsRule(max: number): ValidationRule {
   };
 }
 
+/** Every `ids` argument of a `visitors` field in the document (the only field that fans out). */
+export function idsArguments(document: DocumentNode): ArgumentNode[] {
+  const found: ArgumentNode[] = [];
+  visit(document, {
+    Field(node) {
+      const arg = node.name.value === 'visitors' ? node.arguments?.find((a) => a.name.value === 'ids') : undefined;
+      if (arg) found.push(arg);
+    },
+  });
+  return found;
+}
+
+/** The MAX_IDS refusal for the first `ids` argument over the limit, once variables are known. */
+export function tooManyIds(args: readonly ArgumentNode[], variables: Record<string, unknown> | undefined, maxIds: number): GraphQLError | undefined {
+  for (const arg of args) {
+    const value = arg.value;
+    const count =
+      value.kind === Kind.LIST ? value.values.length : value.kind === Kind.VARIABLE ? lengthOf(variables?.[value.name.value]) : 1;
+    if (count > maxIds) {
+      return new GraphQLError(`visitors(ids) takes at most ${maxIds} ids; got ${count}.`, {
+        nodes: [arg],
+        extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+      });
+    }
+  }
+  return undefined;
+}
+
 /**
  * `visitors(ids)` longer than MAX_IDS is refused once variables are known, before execution, with
  * HTTP 400: one operation must not fan out into hundreds of Rocket.Chat calls.
  */
 export function idsLimitPlugin(maxIds: number): ApolloServerPlugin {
   // Apollo reuses one DocumentNode per query text, so each document is walked once, not per request.
-  const idsArguments = new WeakMap<DocumentNode, ArgumentNode[]>();
-  const argumentsOf = (document: DocumentNode): ArgumentNode[] => {
-    let found = idsArguments.get(document);
-    if (!found) {
-      const args: ArgumentNode[] = [];
-      visit(document, {
-        Field(node) {
-          const arg = node.name.value === 'visitors' ? node.arguments?.find((a) => a.name.value === 'ids') : undefined;
-          if (arg) args.push(arg);
-        },
-      });
-      idsArguments.set(document, (found = args));
-    }
-    return found;
-  };
+  const cache = new WeakMap<DocumentNode, ArgumentNode[]>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request }) {
-          for (const arg of argumentsOf(document)) {
-            const value = arg.value;
-            const count =
-              value.kind === Kind.LIST
-                ? value.values.length
-                : value.kind === Kind.VARIABLE
-                  ? listLength(request.variables?.[value.name.value])
-                  : 1;
-            if (count > maxIds) {
-              throw new GraphQLError(`visitors(ids) takes at most ${maxIds} ids; got ${count}.`, {
-                nodes: [arg],
-                extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
-              });
-            }
-          }
+          let args = cache.get(document);
+          if (!args) cache.set(document, (args = idsArguments(document)));
+          const refusal = tooManyIds(args, request.variables, maxIds);
+          if (refusal) throw refusal;
         },
       };
     },
   };
 }
 
-function listLength(value: unknown): number {
+function lengthOf(value: unknown): number {
   return Array.isArray(value) ? value.length : 1;
 }

@@ -2,33 +2,49 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayContext } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
 
+export interface OperationRecord {
+  operationName: string | null;
+  seconds: number;
+  httpStatus: number;
+  /** `extensions.code` of each error in the response. */
+  codes: readonly unknown[];
+}
+
 /**
  * One log line and one metric sample per operation: what ran, how long it took, what it cost
  * upstream and how it ended. Only names, numbers and codes: never a variable, a header or a
- * visitor's data.
+ * visitor's data. Both execution paths (fastPath.ts and Apollo's) record through here.
  */
+export function recordOperation(context: GatewayContext | undefined, metrics: GatewayMetrics | undefined, record: OperationRecord): void {
+  const codes = [...new Set(record.codes.map((c) => String(c ?? 'UNKNOWN')))];
+  const outcome = codes.length === 0 ? 'ok' : 'error';
+  metrics?.operation(record.operationName, outcome, record.seconds);
+  if (!context?.log.isLevelEnabled('info')) return;
+  context.log.info(
+    {
+      operationName: record.operationName,
+      durationMs: Math.round(record.seconds * 100_000) / 100,
+      upstreamCalls: context.visitors?.upstreamCalls ?? 0,
+      httpStatus: record.httpStatus,
+      outcome,
+      codes,
+    },
+    'graphql operation',
+  );
+}
+
 export function operationLog(metrics?: GatewayMetrics): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart({ request }) {
       const started = performance.now();
       return {
         async willSendResponse({ contextValue, response, operationName, errors }) {
-          const seconds = (performance.now() - started) / 1000;
-          const codes = [...new Set((errors ?? []).map((e) => String(e.extensions?.code ?? 'UNKNOWN')))];
-          const outcome = codes.length === 0 ? 'ok' : 'error';
-          const name = operationName ?? request.operationName ?? null;
-          metrics?.operation(name, outcome, seconds);
-          contextValue.log?.info(
-            {
-              operationName: name,
-              durationMs: Math.round(seconds * 100_000) / 100,
-              upstreamCalls: contextValue.visitors?.upstreamCalls ?? 0,
-              httpStatus: response.http.status ?? 200,
-              outcome,
-              codes,
-            },
-            'graphql operation',
-          );
+          recordOperation(contextValue, metrics, {
+            operationName: operationName ?? request.operationName ?? null,
+            seconds: (performance.now() - started) / 1000,
+            httpStatus: response.http.status ?? 200,
+            codes: (errors ?? []).map((e) => e.extensions?.code),
+          });
         },
       };
     },

@@ -14,6 +14,8 @@ import { HttpRocketChatClient, type RocketChatClient } from './rocketchat/client
 import { CachingRocketChatClient } from './cache/CachingRocketChatClient.js';
 import { MemoryStore, RedisStore, type CacheStore } from './cache/store.js';
 import { GatewayMetrics } from './metrics.js';
+import { FastPath } from './fastPath.js';
+import { buildSchema } from './schema.js';
 
 /** GraphQL documents are small; anything larger is a mistake or an attack. */
 export const MAX_BODY_BYTES = 100 * 1024;
@@ -57,8 +59,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const store = createStore(config, log);
   const client = store ? new CachingRocketChatClient(upstream, store, config.cacheTtlMs, metrics) : upstream;
   const deps: ContextDeps = { client, config, log, onBatch: (size) => metrics.batch(size) };
+  const schema = buildSchema();
+  const fastPath = new FastPath(schema, config, metrics);
   const apollo = createApollo({
     config,
+    schema,
     sandboxHeaders: options.sandboxHeaders ?? PLACEHOLDER_HEADERS,
     metrics,
     apqStore: store,
@@ -102,6 +107,23 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     // Aborting on disconnect stops upstream calls nobody waits for any more.
     const disconnect = new AbortController();
     res.once('close', () => res.writableFinished || disconnect.abort());
+    const context = () =>
+      createContext(deps, { headers: req.headers, requestId, clientIp: clientIp(req, config.trustProxy), signal: disconnect.signal });
+
+    if (req.method === 'POST' && fastPath.accepts(body)) {
+      const answer = await fastPath.run(body, context());
+      const accept = req.headers.accept;
+      res.statusCode = answer.status;
+      res.setHeader(
+        'content-type',
+        accept && accept.includes('application/graphql-response+json') && !/application\/json\s*(,|$)/.test(accept)
+          ? 'application/graphql-response+json; charset=utf-8'
+          : 'application/json; charset=utf-8',
+      );
+      res.setHeader('content-length', Buffer.byteLength(answer.body));
+      res.end(answer.body);
+      return;
+    }
 
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -109,13 +131,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     }
     const answer = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-      context: async () =>
-        createContext(deps, {
-          headers: req.headers,
-          requestId,
-          clientIp: clientIp(req, config.trustProxy),
-          signal: disconnect.signal,
-        }),
+      context: async () => context(),
     });
     for (const [name, value] of answer.headers) res.setHeader(name, value);
     res.statusCode = answer.status ?? 200;

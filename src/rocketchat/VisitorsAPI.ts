@@ -48,12 +48,17 @@ export class VisitorsAPI {
     return refused ? Promise.reject(refused) : this.#loader.load(id);
   }
 
-  /** One promise per id, in order, so each failure lands at its own list index. */
-  loadMany(ids: readonly string[]): Promise<WireVisitor>[] {
+  /**
+   * The visitors in order, with an Error in place of each that failed, so that each failure lands
+   * at its own list index (GraphQL turns an Error list item into a null and a located error).
+   * One promise for the whole list rather than one per item: graphql-jit drops trailing items
+   * of a list of promises when they reject.
+   */
+  async loadMany(ids: readonly string[]): Promise<(WireVisitor | Error)[]> {
     if (ids.length > this.#options.maxIds) {
       throw badUserInput(`visitors(ids) takes at most ${this.#options.maxIds} ids; got ${ids.length}.`);
     }
-    return ids.map((id) => this.load(id));
+    return Promise.all(ids.map((id) => this.load(id).catch(toError)));
   }
 
   #refuse(id: string): Error | undefined {

@@ -166,15 +166,10 @@ describe('createContext', () => {
     expect(calls).toHaveLength(0);
   });
 
-  it("uses the config's maxIds", () => {
+  it("uses the config's maxIds", async () => {
     const { deps, calls } = fakeDeps();
     const ctx = createContext({ ...deps, config: { ...deps.config, maxIds: 2 } }, { headers: DEMO_HEADERS, requestId: 'r' });
-    let thrown: unknown;
-    try {
-      ctx.visitors.loadMany(['a', 'b', 'c']);
-    } catch (err) {
-      thrown = err;
-    }
+    const thrown = await ctx.visitors.loadMany(['a', 'b', 'c']).catch((err: unknown) => err);
     expect((thrown as GatewayError).extensions.code).toBe('BAD_USER_INPUT');
     expect(calls).toHaveLength(0);
   });

@@ -110,12 +110,26 @@ describe('VisitorsAPI.load', () => {
   });
 });
 
+/** loadMany's answer as allSettled would give it: an Error item is a rejection at that index. */
+async function settle(list: Promise<(WireVisitor | Error)[]>) {
+  return (await list).map((v) =>
+    v instanceof Error ? ({ status: 'rejected', reason: v } as PromiseRejectedResult) : ({ status: 'fulfilled', value: v } as PromiseFulfilledResult<WireVisitor>),
+  );
+}
+
+/** loadMany's answer when every id must succeed. */
+async function ok(list: Promise<(WireVisitor | Error)[]>): Promise<WireVisitor[]> {
+  const values = await list;
+  for (const v of values) if (v instanceof Error) throw v;
+  return values as WireVisitor[];
+}
+
 describe('VisitorsAPI.loadMany', () => {
   it('answers in key order even when calls finish out of order', async () => {
     const ids = ['a', 'b', 'c', 'd', 'e'];
     // The first id is the slowest, the last the fastest.
     const client = new FakeClient((id) => ({ delayMs: (ids.length - ids.indexOf(id)) * 15 }));
-    const results = await Promise.all(api(client).loadMany(ids));
+    const results = await ok(api(client).loadMany(ids));
     expect(client.finished).toStrictEqual([...ids].reverse());
     expect(results.map((v) => v._id)).toStrictEqual(ids);
   });
@@ -125,7 +139,7 @@ describe('VisitorsAPI.loadMany', () => {
     const client = new FakeClient((id) =>
       id === 'bad1' ? { fail: forbidden, delayMs: 5 } : id === 'bad2' ? { fail: new Error('socket hang up') } : { delayMs: 10 },
     );
-    const settled = await Promise.allSettled(api(client).loadMany(['ok1', 'bad1', 'ok2', 'bad2', 'ok3']));
+    const settled = await settle(api(client).loadMany(['ok1', 'bad1', 'ok2', 'bad2', 'ok3']));
     expect(settled.map((s) => s.status)).toStrictEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
     expect((settled[0] as PromiseFulfilledResult<WireVisitor>).value._id).toBe('ok1');
     expect((settled[2] as PromiseFulfilledResult<WireVisitor>).value._id).toBe('ok2');
@@ -142,7 +156,7 @@ describe('VisitorsAPI.loadMany', () => {
       serverInfo: async () => ({ version: '8.4.1', success: true }),
       close: async () => {},
     };
-    const settled = await Promise.allSettled(api(client).loadMany(['x', 'y']));
+    const settled = await settle(api(client).loadMany(['x', 'y']));
     expect(settled[0]?.status).toBe('rejected');
     expect((settled[0] as PromiseRejectedResult).reason).toBeInstanceOf(Error);
     expect(settled[1]?.status).toBe('fulfilled');
@@ -150,7 +164,7 @@ describe('VisitorsAPI.loadMany', () => {
 
   it('repeated ids in one list cost one call each and fill every position', async () => {
     const client = new FakeClient();
-    const results = await Promise.all(api(client).loadMany(['a', 'b', 'a', 'a', 'b']));
+    const results = await ok(api(client).loadMany(['a', 'b', 'a', 'a', 'b']));
     expect(results.map((v) => v._id)).toStrictEqual(['a', 'b', 'a', 'a', 'b']);
     expect(client.calls.map((c) => c.id).sort()).toStrictEqual(['a', 'b']);
   });
@@ -158,7 +172,7 @@ describe('VisitorsAPI.loadMany', () => {
   it.each([1, 3, 4])('never has more than concurrency=%i calls in flight', async (concurrency) => {
     const client = new FakeClient(() => ({ delayMs: 10 }));
     const ids = Array.from({ length: 12 }, (_, i) => `id${i}`);
-    const results = await Promise.all(api(client, { concurrency }).loadMany(ids));
+    const results = await ok(api(client, { concurrency }).loadMany(ids));
     expect(results.map((v) => v._id)).toStrictEqual(ids);
     expect(client.calls).toHaveLength(12);
     expect(client.maxInFlight).toBe(concurrency);
@@ -172,15 +186,10 @@ describe('VisitorsAPI.loadMany', () => {
     expect(client.maxInFlight).toBe(2);
   });
 
-  it('over maxIds throws BAD_USER_INPUT synchronously with zero calls', () => {
+  it('over maxIds rejects with BAD_USER_INPUT and zero calls', async () => {
     const client = new FakeClient();
     const visitors = api(client, { maxIds: 3 });
-    let thrown: unknown;
-    try {
-      visitors.loadMany(['a', 'b', 'c', 'd']);
-    } catch (err) {
-      thrown = err;
-    }
+    const thrown = await visitors.loadMany(['a', 'b', 'c', 'd']).catch((err: unknown) => err);
     expect(thrown).toBeInstanceOf(GatewayError);
     expect((thrown as GatewayError).extensions.code).toBe('BAD_USER_INPUT');
     expect((thrown as GatewayError).message).toContain('3');
@@ -189,14 +198,14 @@ describe('VisitorsAPI.loadMany', () => {
 
   it('exactly maxIds ids are accepted', async () => {
     const client = new FakeClient();
-    const results = await Promise.all(api(client, { maxIds: 3 }).loadMany(['a', 'b', 'c']));
+    const results = await ok(api(client, { maxIds: 3 }).loadMany(['a', 'b', 'c']));
     expect(results).toHaveLength(3);
     expect(client.calls).toHaveLength(3);
   });
 
   it('an empty list answers an empty list with zero calls', async () => {
     const client = new FakeClient();
-    expect(api(client).loadMany([])).toStrictEqual([]);
+    expect(await api(client).loadMany([])).toStrictEqual([]);
     expect(client.calls).toHaveLength(0);
   });
 });
@@ -228,7 +237,7 @@ describe('VisitorsAPI refuses before calling Rocket.Chat', () => {
 
   it('in a list, only the bad ids fail; the good ones are fetched', async () => {
     const client = new FakeClient();
-    const settled = await Promise.allSettled(api(client).loadMany(['good', '../x', 'fine']));
+    const settled = await settle(api(client).loadMany(['good', '../x', 'fine']));
     expect(settled.map((s) => s.status)).toStrictEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(((settled[1] as PromiseRejectedResult).reason as GatewayError).extensions.code).toBe('BAD_USER_INPUT');
     expect(client.calls.map((c) => c.id).sort()).toStrictEqual(['fine', 'good']);
@@ -240,7 +249,7 @@ describe('VisitorsAPI refuses before calling Rocket.Chat', () => {
     const err = await rejection(visitors.load('642fc15452492a08c3a756de'));
     expect(err.extensions.code).toBe('UNAUTHENTICATED');
     expect(err.message).toContain('missing X-Auth-Token or X-User-Id');
-    const settled = await Promise.allSettled(visitors.loadMany(['a', 'b']));
+    const settled = await settle(visitors.loadMany(['a', 'b']));
     for (const s of settled) {
       expect(s.status).toBe('rejected');
       expect(((s as PromiseRejectedResult).reason as GatewayError).extensions.code).toBe('UNAUTHENTICATED');

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoUpstream, type DemoUpstream } from '../../src/demo/upstream.js';
+import { FULL_VISITOR_ID, SEED_VISITOR_ID, UNKNOWN_STATUS_VISITOR_ID } from '../../src/demo/visitors.js';
+import { DEMO_HEADERS, startTestGateway, VISITOR_FIELDS, type GraphQLBody, type TestGateway } from '../helpers/gateway.js';
+
+/**
+ * POSTed JSON operations take the fast path (src/fastPath.ts); the same request with an
+ * `extensions` member goes through Apollo Server's pipeline. Both must answer alike, in
+ * development and in production.
+ */
+const CASES: Array<[string, Record<string, unknown>, Record<string, string>?]> = [
+  ['a visitor with every field', { query: `query One($id: ID!) { visitor(id: $id) { ${VISITOR_FIELDS} } }`, variables: { id: FULL_VISITOR_ID } }],
+  ['an unknown status', { query: `{ visitor(id: "${UNKNOWN_STATUS_VISITOR_ID}") { id status } }` }],
+  ['NOT_FOUND', { query: '{ visitor(id: "unknownVisitor001") { id } }' }],
+  ['partial visitors(ids)', { query: 'query($ids: [ID!]!) { visitors(ids: $ids) { id } }', variables: { ids: [SEED_VISITOR_ID, 'nope nope', 'unknownVisitor001'] } }],
+  ['missing credentials', { query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` }, {}],
+  ['a parse error', { query: '{ visitor(id: ' }],
+  ['a validation error', { query: '{ visitor(id: "x") { nmae } }' }],
+  ['a missing variable', { query: 'query($id: ID!) { visitor(id: $id) { id } }' }],
+  ['a mistyped variable', { query: 'query($id: ID!) { visitor(id: $id) { id } }', variables: { id: { nested: true } } }],
+  ['an unknown operation name', { query: 'query A { __typename }', operationName: 'B' }],
+  ['two operations and no name', { query: 'query A { __typename } query B { __typename }' }],
+  ['the depth limit', { query: '{ visitor(id: "x") { contactManager { emails { address } } } }' }],
+  ['MAX_IDS', { query: 'query($ids: [ID!]!) { visitors(ids: $ids) { id } }', variables: { ids: ['a', 'b', 'c', 'd'] } }],
+  ['introspection', { query: '{ __schema { queryType { name } } }' }],
+  ['a mutation', { query: 'mutation { x }' }],
+];
+
+function normalise(body: GraphQLBody): GraphQLBody {
+  const errors = body.errors?.map((e) => {
+    const { requestId: _r, stacktrace: _s, ...extensions } = e.extensions ?? {};
+    return { ...e, extensions };
+  });
+  return errors ? { ...body, errors } : body;
+}
+
+for (const env of [{ NODE_ENV: 'development' }, { NODE_ENV: 'production' }]) {
+  describe(`both execution paths answer alike (${env.NODE_ENV})`, () => {
+    let upstream: DemoUpstream;
+    let gateway: TestGateway;
+    beforeAll(async () => {
+      upstream = await startDemoUpstream();
+      gateway = await startTestGateway(upstream.url, { ...env, MAX_IDS: '3', MAX_DEPTH: '3' });
+    });
+    afterAll(async () => {
+      await gateway.stop();
+      await upstream.stop();
+    });
+
+    it.each(CASES)('%s', async (_name, body, headers = DEMO_HEADERS) => {
+      const fast = await gateway.post(body, headers);
+      const apollo = await gateway.post({ ...body, extensions: {} }, headers);
+      expect(fast.status).toBe(apollo.status);
+      expect(fast.headers.get('content-type')).toBe(apollo.headers.get('content-type'));
+      expect(normalise(fast.body)).toEqual(normalise(apollo.body));
+    });
+  });
+}
