@@ -174,7 +174,11 @@ export class FastPath {
         : 'Must provide operation name if query contains multiple operations.';
       entry = { failure: { status: 400, errors: [{ message, extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }] } };
     } else {
-      const compiled = compileQuery(this.#schema, document, operationName ?? undefined);
+      const compiled = compileQuery(this.#schema, document, operationName ?? undefined, {
+        // Dates arrive as normalised ISO strings (rocketchat/validate.ts): printing them is a copy,
+        // where the DateTime scalar would parse each into a Date only for JSON to print it back.
+        customSerializers: { DateTime: (value: unknown) => (typeof value === 'string' ? value : new Date(value as Date).toISOString()) },
+      });
       entry = isCompiledQuery(compiled)
         ? { compiled, ids: idsArguments(document), variables: operation.variableDefinitions ?? [] }
         : { failure: { status: 400, errors: (compiled.errors ?? []).map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')) } };

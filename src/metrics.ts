@@ -19,6 +19,7 @@ export class GatewayMetrics {
   readonly #batchSize: Histogram;
   readonly #cache: Counter<'result'>;
   readonly #names = new Set<string>();
+  readonly #upstreamChildren = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
 
   constructor(options: { breakerState?: () => BreakerState | undefined; processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -79,8 +80,17 @@ export class GatewayMetrics {
   }
 
   upstream(statusClass: string, seconds: number): void {
-    this.#upstreamRequests.inc({ status_class: statusClass });
-    this.#upstreamSeconds.observe({ status_class: statusClass }, seconds);
+    // Label children are looked up once per status class: this runs on every upstream attempt.
+    let child = this.#upstreamChildren.get(statusClass);
+    if (!child) {
+      child = {
+        count: this.#upstreamRequests.labels({ status_class: statusClass }),
+        seconds: this.#upstreamSeconds.labels({ status_class: statusClass }),
+      };
+      this.#upstreamChildren.set(statusClass, child);
+    }
+    child.count.inc();
+    child.seconds.observe(seconds);
   }
 
   batch(size: number): void {

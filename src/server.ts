@@ -172,8 +172,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     const handle = async () => {
       switch (pathname) {
         case '/graphql':
-          await new Promise<void>((next) => corsHandler(req, res, () => next()));
-          if (res.writableEnded) return; // a CORS preflight was answered
+          // CORS concerns browsers, which always send Origin; server-to-server calls skip the middleware.
+          if (req.headers.origin !== undefined) {
+            await new Promise<void>((next) => corsHandler(req, res, () => next()));
+            if (res.writableEnded) return; // a CORS preflight was answered
+          }
           return graphql(req, res, requestId, search);
         case '/healthz':
           return sendJson(res, 200, { status: 'ok' });

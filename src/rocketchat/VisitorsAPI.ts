@@ -76,7 +76,8 @@ export class VisitorsAPI {
     const call: CallOptions = { credentials, callerKey: callerKey(credentials), requestId, clientIp, signal };
     this.#upstreamCalls += ids.length;
     this.#options.onBatch?.(ids.length);
-    const limit = pLimit(concurrency);
+    // Most operations ask for one id; a limiter only earns its cost when the batch is wider than it.
+    const limit = ids.length > concurrency ? pLimit(concurrency) : (fn: () => Promise<WireVisitor>) => fn();
     const settled = await Promise.allSettled(ids.map((id) => limit(() => client.getVisitor(id, call))));
     return settled.map((s) => (s.status === 'fulfilled' ? s.value : toError(s.reason)));
   }

@@ -18,13 +18,14 @@ export class Coalescer<T> {
     return this.#inflight.size;
   }
 
-  run(key: string, signal: AbortSignal | undefined, start: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /** `start` receives the shared call's controller; it is aborted (reason: callerAborted) once nobody waits. */
+  run(key: string, signal: AbortSignal | undefined, start: (call: AbortController) => Promise<T>): Promise<T> {
     if (signal?.aborted) return Promise.reject(callerAborted());
     let shared = this.#inflight.get(key);
     if (!shared) {
       const controller = new AbortController();
       const entry: Shared<T> = { controller, waiters: 0, promise: undefined as unknown as Promise<T> };
-      entry.promise = start(controller.signal).finally(() => {
+      entry.promise = start(controller).finally(() => {
         if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
       });
       // Every waiter attaches its own handlers; this one only keeps an abandoned call from being "unhandled".
@@ -39,7 +40,7 @@ export class Coalescer<T> {
       const leave = () => {
         entry.waiters--;
         if (entry.waiters === 0) {
-          entry.controller.abort();
+          entry.controller.abort(callerAborted());
           if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
         }
         reject(callerAborted());

@@ -90,17 +90,20 @@ export class UpstreamPolicy {
    * that aborts at its own timeout, at the call's deadline or when the caller leaves, whichever
    * comes first; its `reason` is the catalogue error to answer with.
    */
-  async execute<T>(attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (signal?.aborted) throw callerAborted();
+  async execute<T>(attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal | AbortController): Promise<T> {
+    // The caller may hand over the call's controller itself (the coalescer does): one controller less.
+    const owned = signal instanceof AbortController ? signal : undefined;
+    const callerSignal = owned ? undefined : (signal as AbortSignal | undefined);
+    if (owned?.signal.aborted || callerSignal?.aborted) throw callerAborted();
     this.#budget.deposit();
     const { timeoutMs, deadlineMs } = this.#options;
     const deadlineAt = performance.now() + deadlineMs;
     // One controller for the whole call: the deadline or the caller ends it, and with it any backoff.
-    const call = new AbortController();
+    const call = owned ?? new AbortController();
     const pastDeadline = () => upstreamTimeout(deadlineMs, { retryable: false });
     const deadline = setTimeout(() => call.abort(pastDeadline()), deadlineMs);
     const onCallerGone = () => call.abort(callerAborted());
-    signal?.addEventListener('abort', onCallerGone, { once: true });
+    callerSignal?.addEventListener('abort', onCallerGone, { once: true });
     const ended = new Promise<never>((_, reject) => call.signal.addEventListener('abort', () => reject(call.signal.reason), { once: true }));
     ended.catch(() => undefined);
 
@@ -141,7 +144,7 @@ export class UpstreamPolicy {
       throw this.#asGatewayError(err instanceof RetryThis ? err.failure : err);
     } finally {
       clearTimeout(deadline);
-      signal?.removeEventListener('abort', onCallerGone);
+      callerSignal?.removeEventListener('abort', onCallerGone);
       run.catch(() => undefined);
     }
   }

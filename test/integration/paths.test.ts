@@ -56,3 +56,25 @@ for (const env of [{ NODE_ENV: 'development' }, { NODE_ENV: 'production' }]) {
     });
   });
 }
+
+describe('dates on both paths', () => {
+  it('an offset date from Rocket.Chat prints the same UTC instant on both paths', async () => {
+    const { startFakeUpstream } = await import('../helpers/fakeUpstream.js');
+    const upstream = await startFakeUpstream(() => ({
+      status: 200,
+      body: { success: true, visitor: { _id: SEED_VISITOR_ID, ts: '2023-04-07T09:08:04+02:00', lastChat: { _id: 'room1', ts: '2023-04-07T07:08:04.5Z' } } },
+    }));
+    const gateway = await startTestGateway(upstream.url);
+    try {
+      const body = { query: `{ visitor(id: "${SEED_VISITOR_ID}") { createdAt lastChat { startedAt } } }` };
+      const fast = await gateway.post(body, DEMO_HEADERS);
+      const apollo = await gateway.post({ ...body, extensions: {} }, DEMO_HEADERS);
+      const expected = { data: { visitor: { createdAt: '2023-04-07T07:08:04.000Z', lastChat: { startedAt: '2023-04-07T07:08:04.500Z' } } } };
+      expect(fast.body).toEqual(expected);
+      expect(apollo.body).toEqual(expected);
+    } finally {
+      await gateway.stop();
+      await upstream.stop();
+    }
+  });
+});

@@ -51,7 +51,7 @@ describe('Coalescer', () => {
 
   it('does not share between different keys', async () => {
     const c = new Coalescer<string>();
-    const start = vi.fn((_signal: AbortSignal) => Promise.resolve('x'));
+    const start = vi.fn((_call: AbortController) => Promise.resolve('x'));
     const p1 = c.run('user1:id', undefined, async (s) => `one:${await start(s)}`);
     const p2 = c.run('user2:id', undefined, async (s) => `two:${await start(s)}`);
     expect(start).toHaveBeenCalledTimes(2);
@@ -84,8 +84,8 @@ describe('Coalescer', () => {
     const c = new Coalescer<string>();
     const d = deferred<string>();
     let upstreamSignal: AbortSignal | undefined;
-    const start = vi.fn((s: AbortSignal) => {
-      upstreamSignal = s;
+    const start = vi.fn((call: AbortController) => {
+      upstreamSignal = call.signal;
       return d.promise;
     });
     const leaving = new AbortController();
@@ -108,9 +108,9 @@ describe('Coalescer', () => {
     const c = new Coalescer<string>();
     const d = deferred<string>();
     let upstreamSignal: AbortSignal | undefined;
-    const start = (s: AbortSignal) => {
-      upstreamSignal = s;
-      s.addEventListener('abort', () => d.reject(new Error('upstream aborted')));
+    const start = (call: AbortController) => {
+      upstreamSignal = call.signal;
+      call.signal.addEventListener('abort', () => d.reject(new Error('upstream aborted')));
       return d.promise;
     };
     const a = new AbortController();
