@@ -83,7 +83,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     let body: unknown;
     if (req.method === 'POST') {
       const text = await readBody(req, MAX_BODY_BYTES);
-      if ((req.headers['content-type'] ?? '').includes('json')) {
+      // Only a real application/json body is parsed (and so may take the fast path): a browser can
+      // send text/plain cross-site without a preflight, and Apollo's CSRF prevention must see those.
+      if (mediaType(req.headers['content-type']) === 'application/json') {
         try {
           body = text === '' ? undefined : JSON.parse(text);
         } catch {
@@ -234,6 +236,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await store?.close();
     },
   };
+}
+
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -79,6 +79,20 @@ describe('HTTP surface', () => {
     expect(res.body.errors![0]!.extensions!.code).toBe('BAD_REQUEST');
   });
 
+  it('blocks a simple cross-site POST: a JSON document sent as text/plain never executes', async () => {
+    const before = upstream.calls;
+    for (const type of ['text/plain', 'text/plain; note=json', 'application/x-www-form-urlencoded']) {
+      const res = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': type, 'x-auth-token': DEMO_CREDENTIALS.authToken, 'x-user-id': DEMO_CREDENTIALS.userId },
+        body: JSON.stringify({ query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` }),
+      });
+      expect(res.status, type).toBe(400);
+      expect(((await res.json()) as { data?: unknown }).data).toBeUndefined();
+    }
+    expect(upstream.calls).toBe(before);
+  });
+
   it('blocks a simple cross-site GET (CSRF prevention)', async () => {
     const res = await fetch(`${gateway.url}?query=${encodeURIComponent('{ __typename }')}`);
     expect(res.status).toBe(400);

@@ -7,23 +7,8 @@ import {
   FULL_VISITOR_ID,
   SEED_VISITOR_ID,
 } from '../../../src/demo/visitors.js';
+import { BEHAVIOR_SEED_BODY } from '../../helpers/behavior.js';
 
-// Copied by hand from shared/upstream/BEHAVIOR.md so a fixture edit cannot pass unnoticed.
-const BEHAVIOR_SEED_BODY = {
-  visitor: {
-    _id: '642fc15452492a08c3a756de',
-    username: 'guest-19',
-    status: 'online',
-    ts: '2023-04-07T07:08:04.375Z',
-    _updatedAt: '2023-11-03T08:23:23.449Z',
-    name: 'Livechat Visitor',
-    phone: [{ phoneNumber: '55 51 5555-5555' }],
-    token: 'iNKE8a6k6cjbqWhWd',
-    visitorEmails: [{ address: 'visitor@example.com' }],
-    department: '64181a0728384134ed600dcc',
-  },
-  success: true,
-};
 
 const AUTH = { 'X-Auth-Token': DEMO_CREDENTIALS.authToken, 'X-User-Id': DEMO_CREDENTIALS.userId };
 const LIMITED_AUTH = {

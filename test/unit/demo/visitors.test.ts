@@ -12,6 +12,7 @@ import {
   UNKNOWN_STATUS_VISITOR_ID,
   V85_VISITOR_ID,
 } from '../../../src/demo/visitors.js';
+import { BEHAVIOR_SEED_VISITOR } from '../../helpers/behavior.js';
 
 // Listed by hand: `keyof` has no runtime form, and the point is to notice a field added to WireVisitor.
 const WIRE_VISITOR_KEYS = [
@@ -98,18 +99,7 @@ describe('demo visitors', () => {
 
   it('seed equals BEHAVIOR.md, key order included', () => {
     const seed = byId(SEED_VISITOR_ID);
-    const documented = {
-      _id: '642fc15452492a08c3a756de',
-      username: 'guest-19',
-      status: 'online',
-      ts: '2023-04-07T07:08:04.375Z',
-      _updatedAt: '2023-11-03T08:23:23.449Z',
-      name: 'Livechat Visitor',
-      phone: [{ phoneNumber: '55 51 5555-5555' }],
-      token: 'iNKE8a6k6cjbqWhWd',
-      visitorEmails: [{ address: 'visitor@example.com' }],
-      department: '64181a0728384134ed600dcc',
-    };
+    const documented = BEHAVIOR_SEED_VISITOR;
     expect(seed).toStrictEqual(documented);
     expect(JSON.stringify(seed)).toBe(JSON.stringify(documented));
   });

@@ -2,23 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID, V85_VISITOR_ID } from '../../../src/demo/visitors.js';
 import { GatewayError } from '../../../src/errors.js';
 import { parseVisitorsInfo } from '../../../src/rocketchat/validate.js';
+import { BEHAVIOR_SEED_BODY } from '../../helpers/behavior.js';
 
 /** BEHAVIOR.md's example answer, verbatim. */
-const SEED_BODY = {
-  visitor: {
-    _id: '642fc15452492a08c3a756de',
-    username: 'guest-19',
-    status: 'online',
-    ts: '2023-04-07T07:08:04.375Z',
-    _updatedAt: '2023-11-03T08:23:23.449Z',
-    name: 'Livechat Visitor',
-    phone: [{ phoneNumber: '55 51 5555-5555' }],
-    token: 'iNKE8a6k6cjbqWhWd',
-    visitorEmails: [{ address: 'visitor@example.com' }],
-    department: '64181a0728384134ed600dcc',
-  },
-  success: true,
-};
+const SEED_BODY = BEHAVIOR_SEED_BODY;
 
 function seedWith(patch: Record<string, unknown>): Record<string, unknown> {
   return { ...SEED_BODY, visitor: { ...SEED_BODY.visitor, ...patch } };

@@ -1,0 +1,123 @@
+/**
+ * What the contenders are asked: the visitor pool the upstream serves and the GraphQL documents sent
+ * to it. The runner and the upstream child both import this, so both derive the same ids.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { buildSchema, getNamedType, isObjectType } from 'graphql';
+import { DEMO_VISITORS, FULL_VISITOR_ID } from '../../dist/demo/visitors.js';
+
+export const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
+
+/** The contract as one SDL string, files in the same order the gateway reads them. */
+export function loadSdl() {
+  return readdirSync(SCHEMA_DIR)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()
+    .map((f) => readFileSync(SCHEMA_DIR + f, 'utf8'))
+    .join('\n');
+}
+
+// Meteor's id alphabet, so pool ids look like the 17-character ids Rocket.Chat hands out.
+const METEOR_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz';
+
+/**
+ * `size` distinct ids, the same on every call and in every process (derived from a hash of the
+ * index, not from a random source), so the runner knows which ids the upstream child serves.
+ */
+export function poolIds(size) {
+  const ids = new Array(size);
+  const seen = new Set();
+  for (let i = 0; i < size; i++) {
+    const digest = createHash('sha256').update(`bench-visitor-${i}`).digest();
+    let id = '';
+    for (let k = 0; k < 17; k++) id += METEOR_ALPHABET[digest[k] % METEOR_ALPHABET.length];
+    if (seen.has(id)) throw new Error(`pool id collision at ${i}; change the derivation`);
+    seen.add(id);
+    ids[i] = id;
+  }
+  return ids;
+}
+
+/**
+ * The fixture with every optional field set, cloned once per id: every contender then maps every
+ * field, and no id repeats often enough for a cache or in-flight coalescing to flatter a figure.
+ */
+export function poolVisitors(size) {
+  const full = DEMO_VISITORS.find((v) => v._id === FULL_VISITOR_ID);
+  if (!full) throw new Error('the demo fixtures no longer contain the full visitor');
+  return poolIds(size).map((id, i) => ({
+    ...structuredClone(full),
+    _id: id,
+    username: `guest-${i}`,
+    name: `Bench Visitor ${i}`,
+  }));
+}
+
+/**
+ * A selection of every field of `typeName`, nested object types included, generated from the SDL
+ * so that a field added to the schema is benchmarked without anyone remembering to add it here.
+ */
+export function everyField(schema, typeName, depth = 0) {
+  if (depth > 8) throw new Error(`selection of ${typeName} nests deeper than 8; a cycle in the schema?`);
+  const type = schema.getType(typeName);
+  if (!isObjectType(type)) throw new Error(`${typeName} is not an object type`);
+  const parts = [];
+  for (const field of Object.values(type.getFields())) {
+    const named = getNamedType(field.type);
+    parts.push(isObjectType(named) ? `${field.name} ${everyField(schema, named.name, depth + 1)}` : field.name);
+  }
+  return `{ ${parts.join(' ')} }`;
+}
+
+const VISITOR_FIELDS = everyField(buildSchema(loadSdl()), 'Visitor');
+
+export const SINGLE_QUERY = `query Visitor($id: ID!) { visitor(id: $id) ${VISITOR_FIELDS} }`;
+
+export const ALIASES = 10;
+export const ALIAS_DISTINCT_IDS = 5;
+export const ALIASES_QUERY = (() => {
+  const vars = Array.from({ length: ALIAS_DISTINCT_IDS }, (_, k) => `$id${k}: ID!`).join(', ');
+  const fields = Array.from(
+    { length: ALIASES },
+    (_, a) => `v${a}: visitor(id: $id${a % ALIAS_DISTINCT_IDS}) ${VISITOR_FIELDS}`,
+  ).join(' ');
+  return `query Aliases(${vars}) { ${fields} }`;
+})();
+
+export const BATCH_SIZE = 50;
+export const BATCH_QUERY = `query Batch($ids: [ID!]!) { visitors(ids: $ids) ${VISITOR_FIELDS} }`;
+
+/** Consecutive slices of the pool, wrapping round, `per` ids each. */
+function slices(ids, per, count) {
+  return Array.from({ length: count }, (_, n) =>
+    Array.from({ length: per }, (_, k) => ids[(n * per + k) % ids.length]),
+  );
+}
+
+/**
+ * Request bodies, built once as Buffers so the load generator spends its time sending rather than
+ * serialising; a run cycles through them round-robin.
+ */
+export function graphqlBodies(ids) {
+  const single = ids.map((id) => Buffer.from(JSON.stringify({ query: SINGLE_QUERY, variables: { id } })));
+  const aliases = slices(ids, ALIAS_DISTINCT_IDS, Math.floor(ids.length / ALIAS_DISTINCT_IDS)).map((group) =>
+    Buffer.from(
+      JSON.stringify({
+        query: ALIASES_QUERY,
+        variables: Object.fromEntries(group.map((id, k) => [`id${k}`, id])),
+      }),
+    ),
+  );
+  const batch = slices(ids, BATCH_SIZE, Math.floor(ids.length / BATCH_SIZE)).map((group) =>
+    Buffer.from(JSON.stringify({ query: BATCH_QUERY, variables: { ids: group } })),
+  );
+  return { single, aliases, batch };
+}
+
+export const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
+
+export function restPaths(ids) {
+  return ids.map((id) => `${VISITORS_INFO_PATH}?visitorId=${encodeURIComponent(id)}`);
+}
