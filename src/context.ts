@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Credentials, RocketChatClient } from './rocketchat/client.js';
 import { VisitorsAPI } from './rocketchat/VisitorsAPI.js';
+import type { Cancellation } from './rocketchat/cancellation.js';
 
 /** What every resolver receives. Built anew for each GraphQL request; nothing in it outlives it. */
 export interface GatewayContext {
@@ -25,8 +26,8 @@ export interface IncomingCall {
   requestId: string;
   /** The caller's address as the gateway sees it (see http/clientIp.ts). */
   clientIp?: string;
-  /** Aborted when the caller disconnects. */
-  signal?: AbortSignal;
+  /** Cancelled when the caller disconnects. */
+  cancellation?: Cancellation;
 }
 
 /** Visible ASCII only: no control characters (header injection), no spaces, nothing over 512. */
@@ -49,16 +50,19 @@ export function readCredentials(headers: IncomingHttpHeaders): Credentials | { r
 }
 
 export function createContext(deps: ContextDeps, call: IncomingCall): GatewayContext {
-  const log = deps.log.child({ requestId: call.requestId });
+  let log: Logger | undefined;
   return {
     requestId: call.requestId,
-    log,
+    // Made on first use: most operations log one line, and a child logger per request adds up.
+    get log() {
+      return (log ??= deps.log.child({ requestId: call.requestId }));
+    },
     visitors: new VisitorsAPI({
       client: deps.client,
       credentials: readCredentials(call.headers),
       requestId: call.requestId,
       clientIp: call.clientIp,
-      signal: call.signal,
+      cancellation: call.cancellation,
       concurrency: deps.config.upstream.concurrencyPerRequest,
       maxIds: deps.config.maxIds,
       onBatch: deps.onBatch,

@@ -43,7 +43,7 @@ interface Prepared {
   document?: DocumentNode;
   operations: Map<
     string,
-    | { compiled: CompiledQuery; ids: ArgumentNode[]; variables: readonly VariableDefinitionNode[] }
+    | { compiled: CompiledQuery; ids: ArgumentNode[]; variables: readonly VariableDefinitionNode[]; name: string | null }
     | { failure: { status: number; errors: GraphQLFormattedError[] } }
   >;
 }
@@ -117,7 +117,7 @@ export class FastPath {
 
     if (formatted) formatted = formatted.map((e) => ({ ...e, extensions: { ...e.extensions, requestId: context.requestId } }));
     recordOperation(context, this.#metrics, {
-      operationName: operationName ?? (prepared.document ? getOperationAST(prepared.document, null)?.name?.value ?? null : null),
+      operationName: operationName ?? ('compiled' in operation ? operation.name : null),
       seconds: (performance.now() - started) / 1000,
       httpStatus: status,
       codes: formatted?.map((e) => e.extensions?.code) ?? [],
@@ -180,7 +180,7 @@ export class FastPath {
         customSerializers: { DateTime: (value: unknown) => (typeof value === 'string' ? value : new Date(value as Date).toISOString()) },
       });
       entry = isCompiledQuery(compiled)
-        ? { compiled, ids: idsArguments(document), variables: operation.variableDefinitions ?? [] }
+        ? { compiled, ids: idsArguments(document), variables: operation.variableDefinitions ?? [], name: operation.name?.value ?? null }
         : { failure: { status: 400, errors: (compiled.errors ?? []).map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')) } };
     }
     prepared.operations.set(key, entry);

@@ -19,6 +19,7 @@ export class GatewayMetrics {
   readonly #batchSize: Histogram;
   readonly #cache: Counter<'result'>;
   readonly #names = new Set<string>();
+  readonly #operationChildren = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
   readonly #upstreamChildren = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
 
   constructor(options: { breakerState?: () => BreakerState | undefined; processMetrics?: boolean } = {}) {
@@ -75,8 +76,15 @@ export class GatewayMetrics {
   }
 
   operation(name: string | null | undefined, outcome: 'ok' | 'error', seconds: number): void {
-    this.#operations.inc({ operation: this.#label(name), outcome });
-    this.#operationSeconds.observe({ outcome }, seconds);
+    const label = this.#label(name);
+    const key = `${label}\n${outcome}`;
+    let child = this.#operationChildren.get(key);
+    if (!child) {
+      child = { count: this.#operations.labels({ operation: label, outcome }), seconds: this.#operationSeconds.labels({ outcome }) };
+      this.#operationChildren.set(key, child);
+    }
+    child.count.inc();
+    child.seconds.observe(seconds);
   }
 
   upstream(statusClass: string, seconds: number): void {

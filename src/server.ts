@@ -15,6 +15,7 @@ import { CachingRocketChatClient } from './cache/CachingRocketChatClient.js';
 import { MemoryStore, RedisStore, type CacheStore } from './cache/store.js';
 import { GatewayMetrics } from './metrics.js';
 import { FastPath } from './fastPath.js';
+import { Cancellation } from './rocketchat/cancellation.js';
 import { buildSchema } from './schema.js';
 
 /** GraphQL documents are small; anything larger is a mistake or an attack. */
@@ -106,11 +107,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         ],
       });
     }
-    // Aborting on disconnect stops upstream calls nobody waits for any more.
-    const disconnect = new AbortController();
-    res.once('close', () => res.writableFinished || disconnect.abort());
+    // Cancelling on disconnect stops upstream calls nobody waits for any more.
+    const disconnect = new Cancellation();
+    res.once('close', () => res.writableFinished || disconnect.cancel());
     const context = () =>
-      createContext(deps, { headers: req.headers, requestId, clientIp: clientIp(req, config.trustProxy), signal: disconnect.signal });
+      createContext(deps, { headers: req.headers, requestId, clientIp: clientIp(req, config.trustProxy), cancellation: disconnect });
 
     if (req.method === 'POST' && fastPath.accepts(body)) {
       const answer = await fastPath.run(body, context());

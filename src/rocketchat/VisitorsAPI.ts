@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
 import { badUserInput, missingCredentials } from '../errors.js';
+import type { Cancellation } from './cancellation.js';
 import { callerKey, type CallOptions, type Credentials, type RocketChatClient } from './client.js';
 import type { WireVisitor } from './models.js';
 
@@ -14,7 +15,8 @@ export interface VisitorsAPIOptions {
   requestId?: string;
   /** The caller's address, sent upstream as X-Real-IP (Rocket.Chat's rate-limit key). */
   clientIp?: string;
-  signal?: AbortSignal;
+  /** Cancelled when the caller disconnects. */
+  cancellation?: Cancellation;
   /** Upstream calls one operation may have in flight at once. */
   concurrency: number;
   maxIds: number;
@@ -71,9 +73,9 @@ export class VisitorsAPI {
 
   /** DataLoader's contract: one value or one Error per id, in the ids' order. */
   async #fetchAll(ids: readonly string[]): Promise<(WireVisitor | Error)[]> {
-    const { client, requestId, clientIp, signal, concurrency } = this.#options;
+    const { client, requestId, clientIp, cancellation, concurrency } = this.#options;
     const credentials = this.#options.credentials as Credentials;
-    const call: CallOptions = { credentials, callerKey: callerKey(credentials), requestId, clientIp, signal };
+    const call: CallOptions = { credentials, callerKey: callerKey(credentials), requestId, clientIp, cancellation };
     this.#upstreamCalls += ids.length;
     this.#options.onBatch?.(ids.length);
     // Most operations ask for one id; a limiter only earns its cost when the batch is wider than it.

@@ -11,6 +11,7 @@ import {
   upstreamTimeout,
 } from '../errors.js';
 import { statusClass } from '../metrics.js';
+import type { Cancellation } from './cancellation.js';
 import { Coalescer } from './coalesce.js';
 import type { ServerInfoResponse, WireErrorBody, WireVisitor } from './models.js';
 import { RateLimitMemory } from './rateLimits.js';
@@ -32,8 +33,8 @@ export interface CallOptions {
   requestId?: string;
   /** The caller's address as the gateway sees it; sent as `X-Real-IP`, Rocket.Chat's rate-limit key. */
   clientIp?: string;
-  /** Aborts the call when the caller goes away (unless another caller shares it). */
-  signal?: AbortSignal;
+  /** Cancelled when the caller goes away; the call is aborted unless another caller shares it. */
+  cancellation?: Cancellation;
 }
 
 /** The edge the rest of the gateway depends on; tests swap the upstream behind it. */
@@ -131,7 +132,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     if (options.requestId) headers['x-request-id'] = options.requestId;
     if (options.clientIp) headers['x-real-ip'] = options.clientIp;
 
-    return this.#inflight.run(`${options.callerKey}\n${id}`, options.signal, (shared) =>
+    return this.#inflight.run(`${options.callerKey}\n${id}`, options.cancellation, (shared) =>
       this.#policy
         .execute(async (signal) => {
           const answer = await this.#get(path, headers, signal);

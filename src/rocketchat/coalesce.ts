@@ -1,8 +1,9 @@
 import { callerAborted } from '../errors.js';
+import { Cancellation } from './cancellation.js';
 
 interface Shared<T> {
   promise: Promise<T>;
-  controller: AbortController;
+  cancellation: Cancellation;
   waiters: number;
 }
 
@@ -18,14 +19,15 @@ export class Coalescer<T> {
     return this.#inflight.size;
   }
 
-  /** `start` receives the shared call's controller; it is aborted (reason: callerAborted) once nobody waits. */
-  run(key: string, signal: AbortSignal | undefined, start: (call: AbortController) => Promise<T>): Promise<T> {
-    if (signal?.aborted) return Promise.reject(callerAborted());
+  /** `start` receives the shared call's cancellation; it is cancelled (reason: callerAborted) once nobody waits. */
+  run(key: string, caller: Cancellation | AbortSignal | undefined, start: (cancellation: Cancellation) => Promise<T>): Promise<T> {
+    const gone = Cancellation.from(caller);
+    if (gone?.reason) return Promise.reject(callerAborted());
     let shared = this.#inflight.get(key);
     if (!shared) {
-      const controller = new AbortController();
-      const entry: Shared<T> = { controller, waiters: 0, promise: undefined as unknown as Promise<T> };
-      entry.promise = start(controller).finally(() => {
+      const cancellation = new Cancellation();
+      const entry: Shared<T> = { cancellation, waiters: 0, promise: undefined as unknown as Promise<T> };
+      entry.promise = start(cancellation).finally(() => {
         if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
       });
       // Every waiter attaches its own handlers; this one only keeps an abandoned call from being "unhandled".
@@ -35,24 +37,24 @@ export class Coalescer<T> {
     }
     const entry = shared;
     entry.waiters++;
-    if (!signal) return entry.promise;
+    if (!gone) return entry.promise;
     return new Promise<T>((resolve, reject) => {
       const leave = () => {
         entry.waiters--;
         if (entry.waiters === 0) {
-          entry.controller.abort(callerAborted());
+          entry.cancellation.cancel(callerAborted());
           if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
         }
         reject(callerAborted());
       };
-      signal.addEventListener('abort', leave, { once: true });
+      const unsubscribe = gone.subscribe(leave);
       entry.promise.then(
         (value) => {
-          signal.removeEventListener('abort', leave);
+          unsubscribe();
           resolve(value);
         },
         (err: unknown) => {
-          signal.removeEventListener('abort', leave);
+          unsubscribe();
           reject(err);
         },
       );

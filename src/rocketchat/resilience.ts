@@ -14,6 +14,7 @@ import {
   type RetryPolicy,
 } from 'cockatiel';
 import { callerAborted, circuitOpen, GatewayError, upstreamSaturated, upstreamTimeout } from '../errors.js';
+import { Cancellation } from './cancellation.js';
 import { RetryBudget } from './retryBudget.js';
 
 export interface ResilienceOptions {
@@ -33,6 +34,7 @@ export interface ResilienceOptions {
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
+
 
 /** Marks a failure the retry policy should try again; never escapes this module. */
 class RetryThis extends Error {
@@ -87,37 +89,43 @@ export class UpstreamPolicy {
 
   /**
    * Runs `attempt` under every policy; rejects only with GatewayErrors. Each attempt gets a signal
-   * that aborts at its own timeout, at the call's deadline or when the caller leaves, whichever
-   * comes first; its `reason` is the catalogue error to answer with.
+   * that aborts at its own timeout, at the call's deadline or when the call is cancelled (the caller
+   * left), whichever comes first; its `reason` is the catalogue error to answer with.
    */
-  async execute<T>(attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal | AbortController): Promise<T> {
-    // The caller may hand over the call's controller itself (the coalescer does): one controller less.
-    const owned = signal instanceof AbortController ? signal : undefined;
-    const callerSignal = owned ? undefined : (signal as AbortSignal | undefined);
-    if (owned?.signal.aborted || callerSignal?.aborted) throw callerAborted();
+  async execute<T>(attempt: (signal: AbortSignal) => Promise<T>, cancel?: Cancellation | AbortSignal): Promise<T> {
+    const cancellation = Cancellation.from(cancel);
+    if (cancellation?.reason) throw cancellation.reason;
     this.#budget.deposit();
     const { timeoutMs, deadlineMs } = this.#options;
     const deadlineAt = performance.now() + deadlineMs;
-    // One controller for the whole call: the deadline or the caller ends it, and with it any backoff.
-    const call = owned ?? new AbortController();
     const pastDeadline = () => upstreamTimeout(deadlineMs, { retryable: false });
-    const deadline = setTimeout(() => call.abort(pastDeadline()), deadlineMs);
-    const onCallerGone = () => call.abort(callerAborted());
-    callerSignal?.addEventListener('abort', onCallerGone, { once: true });
-    const ended = new Promise<never>((_, reject) => call.signal.addEventListener('abort', () => reject(call.signal.reason), { once: true }));
+
+    // Ending the call (deadline or cancellation) aborts the attempt in flight and, through the race
+    // below, any backoff: no answer comes after the deadline.
+    let endedBy: GatewayError | undefined;
+    let current: AbortController | undefined;
+    let rejectEnded!: (reason: GatewayError) => void;
+    const ended = new Promise<never>((_, reject) => (rejectEnded = reject));
     ended.catch(() => undefined);
+    const end = (reason: GatewayError) => {
+      if (endedBy) return;
+      endedBy = reason;
+      current?.abort(reason);
+      rejectEnded(reason);
+    };
+    const deadline = setTimeout(() => end(pastDeadline()), deadlineMs);
+    const unsubscribe = cancellation?.subscribe(end);
 
     let timeouts = 0;
     const run = this.#retry.execute(async ({ attempt: n }) => {
-      if (call.signal.aborted) throw call.signal.reason;
+      if (endedBy) throw endedBy;
       const one = new AbortController();
+      current = one;
       const remaining = Math.max(0, deadlineAt - performance.now());
       const timer =
         remaining < timeoutMs
           ? setTimeout(() => one.abort(pastDeadline()), remaining)
           : setTimeout(() => one.abort(upstreamTimeout(timeoutMs)), timeoutMs);
-      const onCallEnded = () => one.abort(call.signal.reason);
-      call.signal.addEventListener('abort', onCallEnded, { once: true });
       try {
         const outcome = await this.#breaker.execute(() => this.#bulkhead.execute(() => this.#answered(attempt, one.signal)));
         if ('refusal' in outcome) throw outcome.refusal;
@@ -128,14 +136,14 @@ export class UpstreamPolicy {
         const again =
           failure.retryable &&
           n < this.#options.retries &&
-          !call.signal.aborted &&
+          !endedBy &&
           // One timeout is bad luck; a second means Rocket.Chat is stuck.
           !(failure.code === 'UPSTREAM_TIMEOUT' && timeouts > 1) &&
           this.#budget.tryWithdraw();
         throw again ? new RetryThis(failure) : failure;
       } finally {
         clearTimeout(timer);
-        call.signal.removeEventListener('abort', onCallEnded);
+        current = undefined;
       }
     });
     try {
@@ -144,7 +152,7 @@ export class UpstreamPolicy {
       throw this.#asGatewayError(err instanceof RetryThis ? err.failure : err);
     } finally {
       clearTimeout(deadline);
-      callerSignal?.removeEventListener('abort', onCallerGone);
+      unsubscribe?.();
       run.catch(() => undefined);
     }
   }

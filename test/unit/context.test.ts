@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createContext, readCredentials, type ContextDeps } from '../../src/context.js';
+import { Cancellation } from '../../src/rocketchat/cancellation.js';
 import { DEMO_CREDENTIALS, DEMO_VISITORS, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import { GatewayError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
@@ -146,12 +147,12 @@ describe('createContext', () => {
     expect(calls[1]?.options.requestId).toBe('req-b');
   });
 
-  it("passes the caller's abort signal to the client", async () => {
+  it("passes the caller's cancellation to the client", async () => {
     const { deps, calls } = fakeDeps();
-    const controller = new AbortController();
-    const ctx = createContext(deps, { headers: DEMO_HEADERS, requestId: 'req-s', signal: controller.signal });
+    const cancellation = new Cancellation();
+    const ctx = createContext(deps, { headers: DEMO_HEADERS, requestId: 'req-s', cancellation });
     await ctx.visitors.load(SEED_VISITOR_ID);
-    expect(calls[0]?.options.signal).toBe(controller.signal);
+    expect(calls[0]?.options.cancellation).toBe(cancellation);
   });
 
   it('refused credentials answer UNAUTHENTICATED per field without calling the client', async () => {

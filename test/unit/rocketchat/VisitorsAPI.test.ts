@@ -4,6 +4,7 @@ import { errorFromResponse, GatewayError } from '../../../src/errors.js';
 import type { CallOptions, Credentials, RocketChatClient } from '../../../src/rocketchat/client.js';
 import type { WireVisitor } from '../../../src/rocketchat/models.js';
 import { VisitorsAPI, type VisitorsAPIOptions } from '../../../src/rocketchat/VisitorsAPI.js';
+import { Cancellation } from '../../../src/rocketchat/cancellation.js';
 
 type Behaviour = { fail?: Error; delayMs?: number };
 
@@ -87,17 +88,17 @@ describe('VisitorsAPI.load', () => {
     expect(client.maxInFlight).toBe(3);
   });
 
-  it('passes the given credentials, requestId and signal to the client', async () => {
+  it('passes the given credentials, requestId and cancellation to the client', async () => {
     const client = new FakeClient();
-    const controller = new AbortController();
+    const cancellation = new Cancellation();
     const credentials = { authToken: 'tOkEn-For-This-Caller', userId: 'uSeRfOrThIsCaLl1' };
-    const visitors = api(client, { credentials, requestId: 'req-xyz', signal: controller.signal });
+    const visitors = api(client, { credentials, requestId: 'req-xyz', cancellation });
     await Promise.all([visitors.load('one'), visitors.load('two')]);
     expect(client.calls).toHaveLength(2);
     for (const call of client.calls) {
       expect(call.options.credentials).toStrictEqual(credentials);
       expect(call.options.requestId).toBe('req-xyz');
-      expect(call.options.signal).toBe(controller.signal);
+      expect(call.options.cancellation).toBe(cancellation);
     }
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../../../src/errors.js';
 import { Coalescer } from '../../../src/rocketchat/coalesce.js';
+import { Cancellation } from '../../../src/rocketchat/cancellation.js';
 
 /** A promise whose settlement the test controls. */
 function deferred<T>() {
@@ -51,7 +52,7 @@ describe('Coalescer', () => {
 
   it('does not share between different keys', async () => {
     const c = new Coalescer<string>();
-    const start = vi.fn((_call: AbortController) => Promise.resolve('x'));
+    const start = vi.fn((_call: Cancellation) => Promise.resolve('x'));
     const p1 = c.run('user1:id', undefined, async (s) => `one:${await start(s)}`);
     const p2 = c.run('user2:id', undefined, async (s) => `two:${await start(s)}`);
     expect(start).toHaveBeenCalledTimes(2);
@@ -83,9 +84,9 @@ describe('Coalescer', () => {
   it('rejects a waiter whose signal aborts, while the others still get the value', async () => {
     const c = new Coalescer<string>();
     const d = deferred<string>();
-    let upstreamSignal: AbortSignal | undefined;
-    const start = vi.fn((call: AbortController) => {
-      upstreamSignal = call.signal;
+    let upstream: Cancellation | undefined;
+    const start = vi.fn((call: Cancellation) => {
+      upstream = call;
       return d.promise;
     });
     const leaving = new AbortController();
@@ -96,7 +97,7 @@ describe('Coalescer', () => {
     const r1 = p1.catch((e: unknown) => e);
     leaving.abort();
     expectAborted(await r1);
-    expect(upstreamSignal?.aborted).toBe(false);
+    expect(upstream?.reason).toBeUndefined();
     expect(c.size).toBe(1);
     d.resolve('v');
     await expect(p2).resolves.toBe('v');
@@ -107,10 +108,10 @@ describe('Coalescer', () => {
   it('aborts the shared call only when every waiter has left', async () => {
     const c = new Coalescer<string>();
     const d = deferred<string>();
-    let upstreamSignal: AbortSignal | undefined;
-    const start = (call: AbortController) => {
-      upstreamSignal = call.signal;
-      call.signal.addEventListener('abort', () => d.reject(new Error('upstream aborted')));
+    let upstream: Cancellation | undefined;
+    const start = (call: Cancellation) => {
+      upstream = call;
+      call.subscribe(() => d.reject(new Error('upstream aborted')));
       return d.promise;
     };
     const a = new AbortController();
@@ -119,10 +120,10 @@ describe('Coalescer', () => {
     const pb = c.run('k', b.signal, start).catch((e: unknown) => e);
     a.abort();
     expectAborted(await pa);
-    expect(upstreamSignal?.aborted).toBe(false);
+    expect(upstream?.reason).toBeUndefined();
     b.abort();
     expectAborted(await pb);
-    expect(upstreamSignal?.aborted).toBe(true);
+    expect(upstream?.reason?.extensions.upstream).toEqual({ status: null, error: 'aborted' });
     // The abandoned call is forgotten at once: a new caller starts a fresh one.
     expect(c.size).toBe(0);
     const fresh = vi.fn(async () => 'fresh');
