@@ -175,9 +175,7 @@ export class FastPath {
       entry = { failure: { status: 400, errors: [{ message, extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }] } };
     } else {
       const compiled = compileQuery(this.#schema, document, operationName ?? undefined, {
-        // Dates arrive as normalised ISO strings (rocketchat/validate.ts): printing them is a copy,
-        // where the DateTime scalar would parse each into a Date only for JSON to print it back.
-        customSerializers: { DateTime: (value: unknown) => (typeof value === 'string' ? value : new Date(value as Date).toISOString()) },
+        customSerializers: { DateTime: serializeDateTime },
       });
       entry = isCompiledQuery(compiled)
         ? { compiled, ids: idsArguments(document), variables: operation.variableDefinitions ?? [], name: operation.name?.value ?? null }
@@ -187,6 +185,18 @@ export class FastPath {
     return entry;
   }
 
+}
+
+/** What the DateTime scalar prints (UTC, milliseconds): Rocket.Chat's dates are already in that form. */
+const CANONICAL_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/**
+ * The DateTime scalar's output without its cost: graphql-scalars parses every date into a Date
+ * for JSON to print it back; a date already in canonical form (validated at the edge,
+ * rocketchat/validate.ts) is copied, anything else normalised exactly as the scalar would.
+ */
+function serializeDateTime(value: unknown): string {
+  return typeof value === 'string' && CANONICAL_DATE.test(value) ? value : new Date(value as string).toISOString();
 }
 
 function withCode(error: GraphQLError | GraphQLFormattedError, code: string): GraphQLFormattedError {

@@ -7,9 +7,7 @@ import type { WireErrorBody, WireVisitor } from './models.js';
  * field. Objects stay loose so that fields a newer server adds never fail a query; `status` stays
  * a plain string so that an unknown value is a warning (Visitor.ts), not an error.
  */
-// Normalised here, once per answer, to the form the DateTime scalar prints (UTC, milliseconds), so
-// that serialising it later is a plain copy.
-const isoDate = z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString());
+const isoDate = z.iso.datetime({ offset: true });
 const email = z.looseObject({ address: z.string() });
 
 const WireVisitorSchema = z.looseObject({

@@ -52,8 +52,8 @@ describe('parseVisitorsInfo: valid answers', () => {
     expect(parseVisitorsInfo(200, {}, seedWith({ status: 'invisible' })).status).toBe('invisible');
   });
 
-  it('accepts dates with an offset and without milliseconds, normalised to UTC with milliseconds', () => {
-    expect(parseVisitorsInfo(200, {}, seedWith({ ts: '2023-04-07T09:08:04+02:00' })).ts).toBe('2023-04-07T07:08:04.000Z');
+  it('accepts dates with an offset and without milliseconds', () => {
+    expect(parseVisitorsInfo(200, {}, seedWith({ ts: '2023-04-07T09:08:04+02:00' })).ts).toBe('2023-04-07T09:08:04+02:00');
   });
 
   it('accepts the full and 8.5 fixtures field for field', () => {
