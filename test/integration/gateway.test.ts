@@ -124,8 +124,9 @@ describe('gateway over the demo upstream', () => {
     expect(upstream.calls).toBe(3);
   });
 
-  it('answers NOT_FOUND with a null visitor for an unknown id', async () => {
+  it('answers NOT_FOUND with a null visitor for an unknown id, with the request id on the error', async () => {
     const res = await gateway.post({ query: `{ visitor(id: "doesNotExist00001") { id } }` }, DEMO_HEADERS);
+    expect(res.body.errors![0]!.extensions!.requestId).toBe(res.headers.get('x-request-id'));
     expect(res.status).toBe(200);
     expect(res.body.data).toEqual({ visitor: null });
     expect(res.body.errors![0]!.extensions).toMatchObject({

@@ -93,6 +93,14 @@ describe('HTTP surface', () => {
     expect(upstream.calls).toBe(before);
   });
 
+  it('serves GET with a preflight-forcing header, through Apollo Server', async () => {
+    const res = await fetch(`${gateway.url}?query=${encodeURIComponent(`{ visitor(id: "${SEED_VISITOR_ID}") { id } }`)}`, {
+      headers: { 'apollo-require-preflight': 'true', 'x-auth-token': DEMO_CREDENTIALS.authToken, 'x-user-id': DEMO_CREDENTIALS.userId },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ data: { visitor: { id: SEED_VISITOR_ID } } });
+  });
+
   it('blocks a simple cross-site GET (CSRF prevention)', async () => {
     const res = await fetch(`${gateway.url}?query=${encodeURIComponent('{ __typename }')}`);
     expect(res.status).toBe(400);
