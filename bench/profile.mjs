@@ -18,7 +18,7 @@ mkdirSync(dir, { recursive: true });
 process.on('exit', killAllChildren);
 
 const upstream = await spawnChild('upstream', 'upstream.mjs');
-const gateway = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, fileURLToPath(new URL('./contenders/gateway.mjs', import.meta.url))], {
+const gateway = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, fileURLToPath(new URL(`./contenders/${process.env.CONTENDER ?? 'gateway'}.mjs`, import.meta.url))], {
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   env: { ...process.env, NODE_ENV: 'production', UPSTREAM_URL: upstream.info.origin },
 });
