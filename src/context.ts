@@ -10,6 +10,8 @@ export interface GatewayContext {
   visitors: VisitorsAPI;
   requestId: string;
   log: Logger;
+  /** Whether a line at `level` would be written, asked without making the per-request logger. */
+  logs(level: 'info' | 'warn' | 'error'): boolean;
 }
 
 /** Process-wide parts the per-request context is built from. */
@@ -57,6 +59,7 @@ export function createContext(deps: ContextDeps, call: IncomingCall): GatewayCon
     get log() {
       return (log ??= deps.log.child({ requestId: call.requestId }));
     },
+    logs: (level) => deps.log.isLevelEnabled(level),
     visitors: new VisitorsAPI({
       client: deps.client,
       credentials: readCredentials(call.headers),

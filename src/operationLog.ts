@@ -19,7 +19,7 @@ export function recordOperation(context: GatewayContext | undefined, metrics: Ga
   const codes = [...new Set(record.codes.map((c) => String(c ?? 'UNKNOWN')))];
   const outcome = codes.length === 0 ? 'ok' : 'error';
   metrics?.operation(record.operationName, outcome, record.seconds);
-  if (!context?.log.isLevelEnabled('info')) return;
+  if (!context?.logs('info')) return;
   context.log.info(
     {
       operationName: record.operationName,

@@ -116,14 +116,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     if (req.method === 'POST' && fastPath.accepts(body)) {
       const answer = await fastPath.run(body, context());
       const accept = req.headers.accept;
-      res.statusCode = answer.status;
-      res.setHeader(
-        'content-type',
-        accept && accept.includes('application/graphql-response+json') && !/application\/json\s*(,|$)/.test(accept)
-          ? 'application/graphql-response+json; charset=utf-8'
-          : 'application/json; charset=utf-8',
-      );
-      res.setHeader('content-length', Buffer.byteLength(answer.body));
+      res.writeHead(answer.status, {
+        'content-type':
+          accept && accept.includes('application/graphql-response+json') && !/application\/json\s*(,|$)/.test(accept)
+            ? 'application/graphql-response+json; charset=utf-8'
+            : 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(answer.body),
+      });
       res.end(answer.body);
       return;
     }

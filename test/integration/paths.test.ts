@@ -78,3 +78,26 @@ describe('dates on both paths', () => {
     }
   });
 });
+
+describe('media types on both paths', () => {
+  it('answers application/graphql-response+json when the client prefers it, and JSON otherwise', async () => {
+    const upstream = await startDemoUpstream();
+    const gateway = await startTestGateway(upstream.url);
+    try {
+      const body = { query: '{ __typename }' };
+      for (const [accept, type] of [
+        ['application/graphql-response+json', 'application/graphql-response+json; charset=utf-8'],
+        ['application/json', 'application/json; charset=utf-8'],
+        ['*/*', 'application/json; charset=utf-8'],
+      ]) {
+        const fast = await gateway.post(body, { accept: accept! });
+        const apollo = await gateway.post({ ...body, extensions: {} }, { accept: accept! });
+        expect(fast.headers.get('content-type'), accept).toBe(type);
+        expect(apollo.headers.get('content-type'), accept).toBe(type);
+      }
+    } finally {
+      await gateway.stop();
+      await upstream.stop();
+    }
+  });
+});
