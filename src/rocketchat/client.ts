@@ -8,7 +8,6 @@ import {
   errorFromTransport,
   GatewayError,
   rateLimitedLocally,
-  upstreamTimeout,
 } from '../errors.js';
 import { statusClass } from '../metrics.js';
 import type { Cancellation } from './cancellation.js';

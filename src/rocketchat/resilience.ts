@@ -13,7 +13,7 @@ import {
   type CircuitBreakerPolicy,
   type RetryPolicy,
 } from 'cockatiel';
-import { callerAborted, circuitOpen, GatewayError, upstreamSaturated, upstreamTimeout } from '../errors.js';
+import { circuitOpen, GatewayError, upstreamSaturated, upstreamTimeout } from '../errors.js';
 import { Cancellation } from './cancellation.js';
 import { RetryBudget } from './retryBudget.js';
 

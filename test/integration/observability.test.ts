@@ -1,28 +1,15 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoUpstream, type DemoUpstream } from '../../src/demo/upstream.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
-import { startFakeUpstream, type FakeUpstream } from '../helpers/fakeUpstream.js';
-import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { DEMO_HEADERS, type TestGateway } from '../helpers/gateway.js';
+import { useServers } from '../helpers/servers.js';
 import { ensureBuilt, spawnGateway, startRedis, waitFor } from '../helpers/process.js';
 
 const ONE = { query: `query One { visitor(id: "${SEED_VISITOR_ID}") { id name } }` };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-async function demo(options: Parameters<typeof startDemoUpstream>[0] = { record: true }): Promise<DemoUpstream> {
-  const upstream = await startDemoUpstream(options);
-  cleanups.push(() => upstream.stop());
-  return upstream;
-}
-async function gatewayFor(url: string, env: Record<string, string> = {}): Promise<TestGateway> {
-  const gateway = await startTestGateway(url, env);
-  cleanups.push(() => gateway.stop());
-  return gateway;
-}
+const servers = useServers();
+const demo = servers.demo;
+const gatewayFor = (url: string, env: Record<string, string> = {}) => servers.gateway(url, env);
 async function metricsOf(gateway: TestGateway): Promise<string> {
   const res = await fetch(gateway.url.replace('/graphql', '/metrics'));
   expect(res.headers.get('content-type')).toMatch(/text\/plain/);
@@ -70,8 +57,7 @@ describe('metrics and logs from a real run', () => {
   });
 
   it('shows the breaker open in metrics', async () => {
-    const upstream = await startFakeUpstream(() => ({ status: 503, body: '' }));
-    cleanups.push(() => upstream.stop());
+    const upstream = await servers.fake(() => ({ status: 503, body: '' }));
     const gateway = await gatewayFor(upstream.url, { BREAKER_THRESHOLD: '2', UPSTREAM_RETRIES: '0' });
     await gateway.post(ONE, DEMO_HEADERS);
     await gateway.post(ONE, DEMO_HEADERS);
@@ -127,12 +113,11 @@ describe('shared cache (in memory)', () => {
     let forbidden = false;
     const seed = DEMO_VISITORS.find((v) => v._id === SEED_VISITOR_ID)!;
     const full = DEMO_VISITORS.find((v) => v._id === FULL_VISITOR_ID)!;
-    const upstream: FakeUpstream = await startFakeUpstream((req) =>
+    const upstream = await servers.fake((req) =>
       forbidden
         ? { status: 403, body: { success: false, error: 'User does not have the permissions required for this action [error-unauthorized]' } }
         : { status: 200, body: { visitor: req.query.visitorId === SEED_VISITOR_ID ? seed : full, success: true } },
     );
-    cleanups.push(() => upstream.stop());
     const gateway = await gatewayFor(upstream.url, { CACHE_TTL_MS: '60000' });
     await gateway.post(ONE, DEMO_HEADERS);
     await gateway.post({ query: `{ visitor(id: "${FULL_VISITOR_ID}") { id } }` }, DEMO_HEADERS);
@@ -165,7 +150,7 @@ describe('processes', () => {
 
   it('two gateway processes share a real Redis: the second serves the first one’s cached visitor without an upstream call', async () => {
     const redis = await startRedis();
-    cleanups.push(() => redis.stop());
+    servers.later(() => redis.stop());
     const upstream = await demo();
     const env = {
       ROCKETCHAT_URL: upstream.url,
@@ -178,7 +163,7 @@ describe('processes', () => {
     const urls: string[] = [];
     for (let i = 0; i < 2; i++) {
       const proc = spawnGateway(env);
-      cleanups.push(async () => {
+      servers.later(async () => {
         proc.child.kill('SIGTERM');
         await proc.exited;
       });
@@ -204,8 +189,7 @@ describe('processes', () => {
 
   it('on SIGTERM finishes the in-flight operation, refuses new connections and exits 0', async () => {
     const seed = DEMO_VISITORS.find((v) => v._id === SEED_VISITOR_ID)!;
-    const upstream = await startFakeUpstream(() => ({ status: 200, delayMs: 800, body: { visitor: seed, success: true } }));
-    cleanups.push(() => upstream.stop());
+    const upstream = await servers.fake(() => ({ status: 200, delayMs: 800, body: { visitor: seed, success: true } }));
     const proc = spawnGateway({ ROCKETCHAT_URL: upstream.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '5000' });
     const url = (await waitFor(proc.stdout, /GraphQL at (\S+)/))[1]!;
     const slow = fetch(url, {

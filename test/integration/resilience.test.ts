@@ -1,36 +1,19 @@
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startDemoUpstream, type DemoUpstream } from '../../src/demo/upstream.js';
+import { describe, expect, it } from 'vitest';
 import { DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
-import { startFakeUpstream, type FakeReply, type FakeUpstream } from '../helpers/fakeUpstream.js';
-import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startFakeUpstream, type FakeReply } from '../helpers/fakeUpstream.js';
+import { DEMO_HEADERS } from '../helpers/gateway.js';
+import { useServers } from '../helpers/servers.js';
 
 const SEED_REPLY: FakeReply = { status: 200, body: { visitor: DEMO_VISITORS.find((v) => v._id === SEED_VISITOR_ID), success: true } };
 const ONE = { query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` };
 const many = (ids: string[]) => ({ query: `query($ids: [ID!]!) { visitors(ids: $ids) { id } }`, variables: { ids } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-
-async function fake(script?: Parameters<typeof startFakeUpstream>[0]): Promise<FakeUpstream> {
-  const upstream = await startFakeUpstream(script);
-  cleanups.push(() => upstream.stop());
-  return upstream;
-}
-async function demo(options: Parameters<typeof startDemoUpstream>[0]): Promise<DemoUpstream> {
-  const upstream = await startDemoUpstream(options);
-  cleanups.push(() => upstream.stop());
-  return upstream;
-}
-async function gatewayFor(url: string, env: Record<string, string> = {}): Promise<TestGateway> {
-  const gateway = await startTestGateway(url, env);
-  cleanups.push(() => gateway.stop());
-  return gateway;
-}
+const servers = useServers();
+const fake = servers.fake;
+const demo = servers.demo;
+const gatewayFor = (url: string, env: Record<string, string> = {}) => servers.gateway(url, env);
 const codeOf = (res: { body: { errors?: Array<{ extensions?: Record<string, any> }> } }) => res.body.errors?.[0]?.extensions?.code;
 
 describe('circuit breaker', () => {

@@ -1,6 +1,5 @@
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startDemoUpstream, type DemoUpstream } from '../../src/demo/upstream.js';
+import { describe, expect, it } from 'vitest';
 import {
   DEMO_CREDENTIALS,
   DEMO_LIMITED_CREDENTIALS,
@@ -9,32 +8,16 @@ import {
   SEED_VISITOR_ID,
 } from '../../src/demo/visitors.js';
 import type { RocketChatClient } from '../../src/rocketchat/client.js';
-import { startFakeUpstream, type FakeUpstream } from '../helpers/fakeUpstream.js';
-import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { DEMO_HEADERS } from '../helpers/gateway.js';
+import { useServers } from '../helpers/servers.js';
 
 const LIMITED_HEADERS = { 'x-auth-token': DEMO_LIMITED_CREDENTIALS.authToken, 'x-user-id': DEMO_LIMITED_CREDENTIALS.userId };
 const ONE = { query: `{ visitor(id: "${SEED_VISITOR_ID}") { id name } }` };
 
-let cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-async function demo(): Promise<DemoUpstream> {
-  const upstream = await startDemoUpstream({ record: true });
-  cleanups.push(() => upstream.stop());
-  return upstream;
-}
-async function fake(...args: Parameters<typeof startFakeUpstream>): Promise<FakeUpstream> {
-  const upstream = await startFakeUpstream(...args);
-  cleanups.push(() => upstream.stop());
-  return upstream;
-}
-async function gatewayFor(url: string, env: Record<string, string> = {}, options = {}): Promise<TestGateway> {
-  const gateway = await startTestGateway(url, env, options);
-  cleanups.push(() => gateway.stop());
-  return gateway;
-}
+const servers = useServers();
+const demo = () => servers.demo();
+const fake = servers.fake;
+const gatewayFor = servers.gateway;
 
 /** Runs `total` calls of `fn` with at most `concurrency` at once. */
 async function pool<T>(total: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
