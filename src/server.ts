@@ -90,7 +90,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         try {
           body = text === '' ? undefined : JSON.parse(text);
         } catch {
-          return sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+          return sendJson(res, 400, {
+            errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST', requestId } }],
+          });
         }
       } else {
         body = text;
@@ -197,7 +199,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       if (err instanceof BodyTooLargeError) {
         res.setHeader('connection', 'close');
         return sendJson(res, 413, {
-          errors: [{ message: `Request body over ${MAX_BODY_BYTES} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+          errors: [{ message: `Request body over ${MAX_BODY_BYTES} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE', requestId } }],
         });
       }
       log.error({ err, requestId }, 'unhandled error in the HTTP handler');

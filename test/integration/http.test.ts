@@ -65,6 +65,10 @@ describe('HTTP surface', () => {
       body: JSON.stringify({ query: `{ __typename }`, pad: 'x'.repeat(101 * 1024) }),
     });
     expect(res.status).toBe(413);
+    expect(((await res.json()) as { errors: Array<{ extensions: Record<string, unknown> }> }).errors[0]!.extensions).toEqual({
+      code: 'PAYLOAD_TOO_LARGE',
+      requestId: res.headers.get('x-request-id'),
+    });
     expect((await gateway.post({ query: '{ __typename }' })).body.data).toEqual({ __typename: 'Query' });
   });
 
@@ -76,7 +80,7 @@ describe('HTTP surface', () => {
   it('answers 400 for a body that is not JSON', async () => {
     const res = await gateway.post('{"query": ');
     expect(res.status).toBe(400);
-    expect(res.body.errors![0]!.extensions!.code).toBe('BAD_REQUEST');
+    expect(res.body.errors![0]!.extensions).toEqual({ code: 'BAD_REQUEST', requestId: res.headers.get('x-request-id') });
   });
 
   it('blocks a simple cross-site POST: a JSON document sent as text/plain never executes', async () => {
