@@ -145,6 +145,20 @@ describe('shared cache (in memory)', () => {
   });
 });
 
+describe('shared cache (Redis down)', () => {
+  it('answers every query from Rocket.Chat when Redis cannot be reached: lookups are misses, nothing fails', async () => {
+    const upstream = await demo();
+    const gateway = await gatewayFor(upstream.url, { CACHE_TTL_MS: '60000', REDIS_URL: 'redis://127.0.0.1:1' });
+    for (let i = 0; i < 3; i++) {
+      const res = await gateway.post(ONE, DEMO_HEADERS);
+      expect(res.body).toEqual({ data: { visitor: { id: SEED_VISITOR_ID, name: 'Livechat Visitor' } } });
+    }
+    expect(upstream.calls).toBe(3);
+    expect(sample(await metricsOf(gateway), 'gateway_cache_lookups_total', 'result="miss"')).toBe(3);
+    expect(gateway.logs.some((l) => l.level === 40 && String(l.msg).includes('redis'))).toBe(true);
+  });
+});
+
 describe('processes', () => {
   beforeAll(() => ensureBuilt(), 60_000);
 
