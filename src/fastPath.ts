@@ -24,10 +24,11 @@ import { recordOperation } from './operationLog.js';
 /**
  * The hot path for the request nearly every client sends: a POSTed JSON `{query, variables,
  * operationName}`. Apollo Server's request pipeline costs about 30 µs per operation before any
- * work (measured: bench/profile.mjs); this path does the same steps with everything that depends only
- * on the query text done once and cached: parse (with the token limit), validation (GraphQL's rules,
- * the operation limits, introspection off in production), the MAX_IDS argument walk, and the
- * graphql-jit compilation. Per request it only coerces variables, executes and formats.
+ * work (measured in-process; see the README's Performance section). This path takes the same steps,
+ * with everything that depends only on the query text done once and cached: parse (with the token
+ * limit), validation (GraphQL's rules, the operation limits, introspection off in production), the
+ * MAX_IDS argument walk, and the graphql-jit compilation. Per request it only coerces variables,
+ * executes and formats.
  *
  * Everything else (GET, persisted queries, the landing page, batching, odd content types) goes to
  * Apollo Server, which stays the reference: the integration tests hold both paths to the same answers.
@@ -49,23 +50,20 @@ interface Prepared {
 }
 
 type Body = { query?: unknown; variables?: unknown; operationName?: unknown; extensions?: unknown };
+type FastPathConfig = Pick<Config, 'production' | 'introspection' | 'limits' | 'maxIds'>;
 
 export class FastPath {
   readonly #schema: GraphQLSchema;
-  readonly #config: Pick<Config, 'production' | 'introspection' | 'limits' | 'maxIds'>;
+  readonly #config: FastPathConfig;
   readonly #metrics: GatewayMetrics | undefined;
   readonly #rules: ValidationRule[];
   readonly #prepared = new LRUCache<string, Prepared>({ max: 1000 });
 
-  constructor(schema: GraphQLSchema, config: FastPath['config'], metrics?: GatewayMetrics) {
+  constructor(schema: GraphQLSchema, config: FastPathConfig, metrics?: GatewayMetrics) {
     this.#schema = schema;
     this.#config = config;
     this.#metrics = metrics;
     this.#rules = [...specifiedRules, ...gatewayRules(config)];
-  }
-
-  get config() {
-    return this.#config;
   }
 
   /** Whether this path answers the request; anything else goes to Apollo Server. */
