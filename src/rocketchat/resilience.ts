@@ -97,11 +97,52 @@ export class UpstreamPolicy {
     if (cancellation?.reason) throw cancellation.reason;
     this.#budget.deposit();
     const { timeoutMs, deadlineMs } = this.#options;
-    const deadlineAt = performance.now() + deadlineMs;
-    const pastDeadline = () => upstreamTimeout(deadlineMs, { retryable: false });
+    const startedAt = performance.now();
 
-    // Ending the call (deadline or cancellation) aborts the attempt in flight and, through the race
-    // below, any backoff: no answer comes after the deadline.
+    // The first attempt runs on its own: most calls need nothing more, and the retry loop is set up
+    // only once an attempt has failed in a way worth retrying. Its timeout (or the deadline, if that
+    // comes first) and a cancellation abort it and end the wait, even for an attempt deaf to signals.
+    const first = new AbortController();
+    let stop!: (reason: GatewayError) => void;
+    const stopped = new Promise<never>((_, reject) => {
+      stop = (reason) => {
+        first.abort(reason);
+        reject(reason);
+      };
+    });
+    stopped.catch(() => undefined);
+    const unsubscribe = cancellation?.subscribe(stop);
+    const timer =
+      deadlineMs < timeoutMs
+        ? setTimeout(() => stop(upstreamTimeout(deadlineMs, { retryable: false })), deadlineMs)
+        : setTimeout(() => stop(upstreamTimeout(timeoutMs)), timeoutMs);
+    let failure: GatewayError;
+    try {
+      return await Promise.race([this.#once(attempt, first.signal), stopped]);
+    } catch (err) {
+      failure = this.#asGatewayError(err);
+    } finally {
+      clearTimeout(timer);
+      unsubscribe?.();
+    }
+    if (!this.#worthRetrying(failure, 0, failure.code === 'UPSTREAM_TIMEOUT' ? 1 : 0, cancellation?.reason)) throw failure;
+    return this.#retrying(attempt, cancellation, startedAt, failure);
+  }
+
+  /**
+   * Attempts after the first failed one, under cockatiel's retry (backoff from the first failure on)
+   * and the call's deadline: ending the call (deadline or cancellation) aborts the attempt in flight
+   * and, through the race below, any backoff, so no answer comes after the deadline.
+   */
+  async #retrying<T>(
+    attempt: (signal: AbortSignal) => Promise<T>,
+    cancellation: Cancellation | undefined,
+    startedAt: number,
+    firstFailure: GatewayError,
+  ): Promise<T> {
+    const { timeoutMs, deadlineMs } = this.#options;
+    const deadlineAt = startedAt + deadlineMs;
+    const pastDeadline = () => upstreamTimeout(deadlineMs, { retryable: false });
     let endedBy: GatewayError | undefined;
     let current: AbortController | undefined;
     let rejectEnded!: (reason: GatewayError) => void;
@@ -113,11 +154,13 @@ export class UpstreamPolicy {
       current?.abort(reason);
       rejectEnded(reason);
     };
-    const deadline = setTimeout(() => end(pastDeadline()), deadlineMs);
+    const deadline = setTimeout(() => end(pastDeadline()), Math.max(0, deadlineAt - performance.now()));
     const unsubscribe = cancellation?.subscribe(end);
 
-    let timeouts = 0;
+    let timeouts = firstFailure.code === 'UPSTREAM_TIMEOUT' ? 1 : 0;
     const run = this.#retry.execute(async ({ attempt: n }) => {
+      // Attempt 0 is the one that already failed: replaying its failure lets cockatiel back off first.
+      if (n === 0) throw new RetryThis(firstFailure);
       if (endedBy) throw endedBy;
       const one = new AbortController();
       current = one;
@@ -127,20 +170,11 @@ export class UpstreamPolicy {
           ? setTimeout(() => one.abort(pastDeadline()), remaining)
           : setTimeout(() => one.abort(upstreamTimeout(timeoutMs)), timeoutMs);
       try {
-        const outcome = await this.#breaker.execute(() => this.#bulkhead.execute(() => this.#answered(attempt, one.signal)));
-        if ('refusal' in outcome) throw outcome.refusal;
-        return outcome.value;
+        return await this.#once(attempt, one.signal);
       } catch (err) {
         const failure = this.#asGatewayError(err);
         if (failure.code === 'UPSTREAM_TIMEOUT') timeouts++;
-        const again =
-          failure.retryable &&
-          n < this.#options.retries &&
-          !endedBy &&
-          // One timeout is bad luck; a second means Rocket.Chat is stuck.
-          !(failure.code === 'UPSTREAM_TIMEOUT' && timeouts > 1) &&
-          this.#budget.tryWithdraw();
-        throw again ? new RetryThis(failure) : failure;
+        throw this.#worthRetrying(failure, n, timeouts, endedBy) ? new RetryThis(failure) : failure;
       } finally {
         clearTimeout(timer);
         current = undefined;
@@ -155,6 +189,25 @@ export class UpstreamPolicy {
       unsubscribe?.();
       run.catch(() => undefined);
     }
+  }
+
+  /** One attempt through the breaker and the bulkhead. */
+  async #once<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+    const outcome = await this.#breaker.execute(() => this.#bulkhead.execute(() => this.#answered(attempt, signal)));
+    if ('refusal' in outcome) throw outcome.refusal;
+    return outcome.value;
+  }
+
+  /** Attempt `n` (0-based) failed: may another go? Spends a retry-budget token when it may. */
+  #worthRetrying(failure: GatewayError, n: number, timeouts: number, ended: GatewayError | undefined): boolean {
+    return (
+      failure.retryable &&
+      n < this.#options.retries &&
+      !ended &&
+      // One timeout is bad luck; a second means Rocket.Chat is stuck.
+      !(failure.code === 'UPSTREAM_TIMEOUT' && timeouts > 1) &&
+      this.#budget.tryWithdraw()
+    );
   }
 
   /**
