@@ -1,0 +1,50 @@
+/**
+ * Before/after for one change, in one run: build A into a directory, make the change, build B, then
+ *   cp -r dist .bench-a   # before the change
+ *   npm run build && node bench/ab.mjs .bench-a
+ * Both gateways serve the single-visitor query against the same upstream in alternating rounds, so
+ * machine drift cancels; an A/A run of this script differs by about 2 %.
+ */
+import autocannon from 'autocannon';
+import { spawnChild, killAllChildren } from './lib/children.mjs';
+import { DEMO_CREDENTIALS } from '../dist/demo/visitors.js';
+import { poolIds, SINGLE_QUERY } from './lib/workload.mjs';
+
+const before = process.argv[2];
+if (!before) {
+  console.error('usage: node bench/ab.mjs <directory holding the "before" build, relative to the repository root>');
+  process.exit(2);
+}
+process.on('exit', killAllChildren);
+const upstream = await spawnChild('upstream', 'upstream.mjs');
+const a = await spawnChild('A', 'contenders/gateway-at.mjs', { UPSTREAM_URL: upstream.info.origin, GATEWAY_DIST: before });
+const b = await spawnChild('B', 'contenders/gateway.mjs', { UPSTREAM_URL: upstream.info.origin });
+const ids = poolIds(10_000);
+let next = 0;
+const load = (child, duration) =>
+  autocannon({
+    url: child.info.origin + child.info.path,
+    connections: 50,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-auth-token': DEMO_CREDENTIALS.authToken, 'x-user-id': DEMO_CREDENTIALS.userId },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: SINGLE_QUERY, variables: { id: ids[next++ % ids.length] } }) }),
+      },
+    ],
+  });
+await load(a, 2);
+await load(b, 2);
+const rps = { A: [], B: [] };
+for (let round = 0; round < 4; round++) {
+  for (const [label, child] of round % 2 ? [['B', b], ['A', a]] : [['A', a], ['B', b]]) {
+    rps[label].push(Math.round((await load(child, 5)).requests.average));
+  }
+}
+const mean = (xs) => Math.round(xs.reduce((s, x) => s + x, 0) / xs.length);
+console.log(`A (${before}) req/s ${rps.A.join(' ')} mean ${mean(rps.A)}`);
+console.log(`B (dist) req/s ${rps.B.join(' ')} mean ${mean(rps.B)}`);
+console.log(`B / A = ${(mean(rps.B) / mean(rps.A)).toFixed(3)}`);
+killAllChildren();
+process.exit(0);

@@ -1,0 +1,21 @@
+/** This project as built in another directory (GATEWAY_DIST, relative to the repository root): bench/ab.mjs's "A". */
+import { fileURLToPath } from 'node:url';
+import { runChild } from '../lib/child.mjs';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dist = new URL(`${process.env.GATEWAY_DIST ?? 'dist'}/`, `file://${root}`);
+const { loadConfig } = await import(new URL('config.js', dist).href);
+const { createGateway } = await import(new URL('server.js', dist).href);
+
+runChild(async () => {
+  const gateway = await createGateway(
+    loadConfig({
+      ROCKETCHAT_URL: process.env.UPSTREAM_URL,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'silent',
+    }),
+  );
+  return { info: { origin: `http://127.0.0.1:${gateway.port}`, path: '/graphql' } };
+});
