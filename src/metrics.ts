@@ -121,5 +121,7 @@ export class GatewayMetrics {
 
 /** `200` → `2xx`; 429 kept apart because it means something else than other 4xx. */
 export function statusClass(status: number): string {
-  return status === 429 ? '429' : `${Math.floor(status / 100)}xx`;
+  return status === 429 ? '429' : (STATUS_CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`);
 }
+
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];

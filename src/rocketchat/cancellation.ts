@@ -9,7 +9,9 @@ import { callerAborted, type GatewayError } from '../errors.js';
  */
 export class Cancellation {
   reason: GatewayError | undefined;
-  #listeners: Set<(reason: GatewayError) => void> | undefined;
+  // Nearly always one listener: kept in a field, with a Set only for the rare second one.
+  #listener: ((reason: GatewayError) => void) | undefined;
+  #more: Set<(reason: GatewayError) => void> | undefined;
 
   /** Follows an AbortSignal, for callers that have one. */
   static from(signal: AbortSignal | Cancellation | undefined): Cancellation | undefined {
@@ -23,14 +25,22 @@ export class Cancellation {
   cancel(reason: GatewayError = callerAborted()): void {
     if (this.reason) return;
     this.reason = reason;
-    const listeners = this.#listeners;
-    this.#listeners = undefined;
-    if (listeners) for (const listener of listeners) listener(reason);
+    const [first, more] = [this.#listener, this.#more];
+    this.#listener = undefined;
+    this.#more = undefined;
+    first?.(reason);
+    if (more) for (const listener of more) listener(reason);
   }
 
   /** Calls `listener` once on cancellation; returns the way to stop listening. */
   subscribe(listener: (reason: GatewayError) => void): () => void {
-    (this.#listeners ??= new Set()).add(listener);
-    return () => this.#listeners?.delete(listener);
+    if (!this.#listener) {
+      this.#listener = listener;
+      return () => {
+        if (this.#listener === listener) this.#listener = undefined;
+      };
+    }
+    (this.#more ??= new Set()).add(listener);
+    return () => this.#more?.delete(listener);
   }
 }
