@@ -16,7 +16,7 @@ export interface OperationRecord {
  * visitor's data. Both execution paths (fastPath.ts and Apollo's) record through here.
  */
 export function recordOperation(context: GatewayContext | undefined, metrics: GatewayMetrics | undefined, record: OperationRecord): void {
-  const codes = [...new Set(record.codes.map((c) => String(c ?? 'UNKNOWN')))];
+  const codes = record.codes.length === 0 ? [] : [...new Set(record.codes.map((c) => String(c ?? 'UNKNOWN')))];
   const outcome = codes.length === 0 ? 'ok' : 'error';
   metrics?.operation(record.operationName, outcome, record.seconds);
   if (!context?.logs('info')) return;

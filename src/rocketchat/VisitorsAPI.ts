@@ -78,10 +78,11 @@ export class VisitorsAPI {
     const call: CallOptions = { credentials, callerKey: callerKey(credentials), requestId, clientIp, cancellation };
     this.#upstreamCalls += ids.length;
     this.#options.onBatch?.(ids.length);
+    const fetch = (id: string) => client.getVisitor(id, call).catch(toError);
     // Most operations ask for one id; a limiter only earns its cost when the batch is wider than it.
-    const limit = ids.length > concurrency ? pLimit(concurrency) : (fn: () => Promise<WireVisitor>) => fn();
-    const settled = await Promise.allSettled(ids.map((id) => limit(() => client.getVisitor(id, call))));
-    return settled.map((s) => (s.status === 'fulfilled' ? s.value : toError(s.reason)));
+    if (ids.length <= concurrency) return Promise.all(ids.map(fetch));
+    const limit = pLimit(concurrency);
+    return Promise.all(ids.map((id) => limit(() => fetch(id))));
   }
 }
 
