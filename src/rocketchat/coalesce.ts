@@ -26,12 +26,13 @@ export class Coalescer<T> {
     let shared = this.#inflight.get(key);
     if (!shared) {
       const cancellation = new Cancellation();
-      const entry: Shared<T> = { cancellation, waiters: 0, promise: undefined as unknown as Promise<T> };
-      entry.promise = start(cancellation).finally(() => {
+      const entry: Shared<T> = { cancellation, waiters: 0, promise: start(cancellation) };
+      const forget = () => {
         if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
-      });
-      // Every waiter attaches its own handlers; this one only keeps an abandoned call from being "unhandled".
-      entry.promise.catch(() => undefined);
+      };
+      // Settled either way, the call is forgotten; handling the rejection here also keeps an
+      // abandoned call from being reported as unhandled (every waiter attaches its own handlers).
+      entry.promise.then(forget, forget);
       this.#inflight.set(key, entry);
       shared = entry;
     }
