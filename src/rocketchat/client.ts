@@ -112,11 +112,6 @@ export class HttpRocketChatClient implements RocketChatClient {
     return this.#policy;
   }
 
-  /** Calls shared right now across requests (for tests and metrics). */
-  get inflight(): number {
-    return this.#inflight.size;
-  }
-
   getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
     const bucket = `${options.clientIp ?? ''}|${options.credentials.userId}`;
     const wait = this.#rateLimits.retryAfter(bucket);
