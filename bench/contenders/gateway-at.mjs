@@ -1,4 +1,4 @@
-/** This project as built in another directory (GATEWAY_DIST, relative to the repository root): bench/ab.mjs's "A". */
+/** This project as built in GATEWAY_DIST (default dist/, relative to the repository root), production mode: the bench's gateway, and bench/ab.mjs's "A". */
 import { fileURLToPath } from 'node:url';
 import { runChild } from '../lib/child.mjs';
 
