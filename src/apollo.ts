@@ -15,6 +15,7 @@ import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'gr
 import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
 import { ErrorCode, GatewayError } from './errors.js';
+import { SEED_VISITOR_ID } from './demo/visitors.js';
 import { gatewayRules, idsLimitPlugin } from './limits.js';
 import { operationLog } from './operationLog.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -38,7 +39,7 @@ export const SANDBOX_DOCUMENT = `query Visitor($id: ID!) {
   }
 }
 `;
-export const SANDBOX_VARIABLES = { id: '642fc15452492a08c3a756de' };
+export const SANDBOX_VARIABLES = { id: SEED_VISITOR_ID };
 export const PLACEHOLDER_HEADERS = {
   'X-Auth-Token': '<your Rocket.Chat auth or personal access token>',
   'X-User-Id': '<your Rocket.Chat user id>',

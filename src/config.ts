@@ -74,8 +74,6 @@ const EnvSchema = z.object({
   INTROSPECTION: flag.optional(),
 });
 
-export type Env = z.input<typeof EnvSchema>;
-
 export interface Config {
   /** Undefined: start the embedded demo upstream and use it. */
   rocketChatUrl: string | undefined;

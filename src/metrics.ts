@@ -4,6 +4,8 @@ import type { BreakerState } from './rocketchat/resilience.js';
 /** Client-chosen operation names become a label; past this many distinct ones they count as "other". */
 const MAX_OPERATION_NAMES = 100;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** From a cached answer (1 ms) to a call at the end of its deadline (10 s). */
+const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 /**
@@ -22,7 +24,7 @@ export class GatewayMetrics {
   readonly #operationChildren = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
   readonly #upstreamChildren = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
 
-  constructor(options: { breakerState?: () => BreakerState | undefined; processMetrics?: boolean } = {}) {
+  constructor(options: { breakerState?: () => BreakerState | undefined } = {}) {
     const registers = [this.registry];
     this.#operations = new Counter({
       name: 'gateway_operations_total',
@@ -34,7 +36,7 @@ export class GatewayMetrics {
       name: 'gateway_operation_duration_seconds',
       help: 'Time to answer a GraphQL operation.',
       labelNames: ['outcome'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: SECONDS_BUCKETS,
       registers,
     });
     this.#upstreamRequests = new Counter({
@@ -47,7 +49,7 @@ export class GatewayMetrics {
       name: 'gateway_upstream_request_duration_seconds',
       help: 'Time of one attempt to call Rocket.Chat.',
       labelNames: ['status_class'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: SECONDS_BUCKETS,
       registers,
     });
     this.#batchSize = new Histogram({
@@ -72,7 +74,7 @@ export class GatewayMetrics {
         if (state) this.set(BREAKER_VALUE[state]);
       },
     });
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics({ register: this.registry });
   }
 
   operation(name: string | null | undefined, outcome: 'ok' | 'error', seconds: number): void {

@@ -13,25 +13,18 @@ import {
   type CircuitBreakerPolicy,
   type RetryPolicy,
 } from 'cockatiel';
+import type { Config } from '../config.js';
 import { circuitOpen, GatewayError, upstreamSaturated, upstreamTimeout } from '../errors.js';
 import { Cancellation } from './cancellation.js';
 import { RetryBudget } from './retryBudget.js';
 
-export interface ResilienceOptions {
-  /** Per attempt: connect, headers and the whole body. */
-  timeoutMs: number;
-  /** Per call, across attempts and backoffs. */
-  deadlineMs: number;
-  retries: number;
-  retryBudget: number;
-  /** Calls in flight at once, and how many may queue behind them. */
-  connections: number;
-  queue: number;
+/** The upstream settings of config.ts (documented there), plus the breaker's. */
+export type ResilienceOptions = Omit<Config['upstream'], 'concurrencyPerRequest'> & {
   breakerThreshold: number;
   breakerHalfOpenMs: number;
-  /** First backoff delay; jittered, doubling up to a second. */
+  /** First backoff delay; jittered, doubling up to a second. Tests shorten it. */
   retryBaseDelayMs?: number;
-}
+};
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
