@@ -3,9 +3,9 @@ import { DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_
 import { DEMO_HEADERS, type TestGateway } from '../helpers/gateway.js';
 import { useServers } from '../helpers/servers.js';
 import { ensureBuilt, spawnGateway, startRedis, waitFor } from '../helpers/process.js';
+import { sleep } from '../helpers/promises.js';
 
 const ONE = { query: `query One { visitor(id: "${SEED_VISITOR_ID}") { id name } }` };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const servers = useServers();
 const demo = servers.demo;

@@ -4,11 +4,11 @@ import { DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, SEED_VISITOR_ID } from '../../
 import { startFakeUpstream, type FakeReply } from '../helpers/fakeUpstream.js';
 import { DEMO_HEADERS } from '../helpers/gateway.js';
 import { useServers } from '../helpers/servers.js';
+import { sleep } from '../helpers/promises.js';
 
 const SEED_REPLY: FakeReply = { status: 200, body: { visitor: DEMO_VISITORS.find((v) => v._id === SEED_VISITOR_ID), success: true } };
 const ONE = { query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` };
 const many = (ids: string[]) => ({ query: `query($ids: [ID!]!) { visitors(ids: $ids) { id } }`, variables: { ids } });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const servers = useServers();
 const fake = servers.fake;

@@ -5,6 +5,7 @@ import type { CallOptions, Credentials, RocketChatClient } from '../../../src/ro
 import type { WireVisitor } from '../../../src/rocketchat/models.js';
 import { VisitorsAPI, type VisitorsAPIOptions } from '../../../src/rocketchat/VisitorsAPI.js';
 import { Cancellation } from '../../../src/rocketchat/cancellation.js';
+import { rejection } from '../../helpers/promises.js';
 
 type Behaviour = { fail?: Error; delayMs?: number };
 
@@ -48,14 +49,6 @@ function api(client: RocketChatClient, extra: Partial<VisitorsAPIOptions> = {}):
   return new VisitorsAPI({ client, credentials: CREDS, requestId: 'req-42', concurrency: 10, maxIds: 100, ...extra });
 }
 
-async function rejection(p: Promise<unknown>): Promise<GatewayError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GatewayError);
-  return err as GatewayError;
-}
 
 describe('VisitorsAPI.load', () => {
   it('returns what the client answers', async () => {

@@ -2,17 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../../../src/errors.js';
 import { Coalescer } from '../../../src/rocketchat/coalesce.js';
 import { Cancellation } from '../../../src/rocketchat/cancellation.js';
+import { deferred } from '../../helpers/promises.js';
 
-/** A promise whose settlement the test controls. */
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** Lets pending promise callbacks and macrotask-queued rejection checks run. */
 const flush = () => new Promise<void>((r) => setTimeout(r, 0));

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { errorFromResponse, errorFromTransport, GatewayError, upstreamTimeout } from '../../../src/errors.js';
 import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from '../../../src/rocketchat/resilience.js';
+import { deferred, rejection, sleep } from '../../helpers/promises.js';
 
 const OPTIONS: ResilienceOptions = {
   timeoutMs: 50,
@@ -20,7 +21,6 @@ const unavailable = () => errorFromResponse(503, { success: false, error: 'Servi
 const notFound = () => errorFromResponse(404, undefined);
 const refused = () => errorFromTransport(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 50);
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** An attempt that fails with `make()` every time, counting its calls. */
 function failing(make: () => GatewayError) {
@@ -44,26 +44,7 @@ function hanging() {
   return { fn, signals };
 }
 
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
-async function rejection(p: Promise<unknown>): Promise<GatewayError> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GatewayError);
-  return err as GatewayError;
-}
 
 function upstreamError(err: GatewayError): unknown {
   return (err.extensions.upstream as { error?: unknown } | undefined)?.error;
