@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
-import { DEMO_HEADERS, type TestGateway } from '../helpers/gateway.js';
+import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { useServers } from '../helpers/servers.js';
 import { ensureBuilt, spawnGateway, startRedis, waitFor } from '../helpers/process.js';
 import { sleep } from '../helpers/promises.js';
@@ -109,25 +109,26 @@ describe('shared cache (in memory)', () => {
     expect(sample(text, 'gateway_cache_lookups_total', 'result="miss"')).toBe(5);
   });
 
-  it("evicts a caller's entries when Rocket.Chat answers 403 for that caller", async () => {
-    let forbidden = false;
+  it.each([
+    [403, 'FORBIDDEN', { success: false, error: 'User does not have the permissions required for this action [error-unauthorized]' }],
+    [401, 'UNAUTHENTICATED', { status: 'error', message: 'You must be logged in to do this.' }],
+  ])("evicts a caller's entries when Rocket.Chat answers %i for that caller", async (status, code, body) => {
+    let refused = false;
     const seed = DEMO_VISITORS.find((v) => v._id === SEED_VISITOR_ID)!;
     const full = DEMO_VISITORS.find((v) => v._id === FULL_VISITOR_ID)!;
     const upstream = await servers.fake((req) =>
-      forbidden
-        ? { status: 403, body: { success: false, error: 'User does not have the permissions required for this action [error-unauthorized]' } }
-        : { status: 200, body: { visitor: req.query.visitorId === SEED_VISITOR_ID ? seed : full, success: true } },
+      refused ? { status, body } : { status: 200, body: { visitor: req.query.visitorId === SEED_VISITOR_ID ? seed : full, success: true } },
     );
     const gateway = await gatewayFor(upstream.url, { CACHE_TTL_MS: '60000' });
     await gateway.post(ONE, DEMO_HEADERS);
     await gateway.post({ query: `{ visitor(id: "${FULL_VISITOR_ID}") { id } }` }, DEMO_HEADERS);
     expect(upstream.calls).toBe(2);
-    forbidden = true; // the caller lost view-l-room
+    refused = true; // the caller lost view-l-room, or its token was revoked
     const denied = await gateway.post({ query: '{ visitor(id: "someOtherVisitor1") { id } }' }, DEMO_HEADERS);
-    expect(denied.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    expect(denied.body.errors![0]!.extensions!.code).toBe(code);
     // The cached seed visitor is gone too: the next ask goes upstream and is refused.
     const after = await gateway.post(ONE, DEMO_HEADERS);
-    expect(after.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    expect(after.body.errors![0]!.extensions!.code).toBe(code);
     expect(upstream.calls).toBe(4);
   });
 
@@ -217,5 +218,41 @@ describe('processes', () => {
     await expect(fetch(url.replace('/graphql', '/healthz'))).rejects.toThrow();
     expect(await slow).toEqual({ data: { visitor: { id: SEED_VISITOR_ID, name: 'Livechat Visitor' } } });
     expect(await proc.exited).toBe(0);
+  });
+
+  it('a second signal during the drain exits at once, with code 1', async () => {
+    const seed = DEMO_VISITORS.find((v) => v._id === SEED_VISITOR_ID)!;
+    const upstream = await servers.fake(() => ({ status: 200, delayMs: 3000, body: { visitor: seed, success: true } }));
+    const proc = spawnGateway({ ROCKETCHAT_URL: upstream.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SHUTDOWN_GRACE_MS: '10000' });
+    const url = (await waitFor(proc.stdout, /GraphQL at (\S+)/))[1]!;
+    const slow = fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...DEMO_HEADERS }, body: JSON.stringify(ONE) }).catch(
+      () => 'cut off',
+    );
+    await waitFor(() => String(upstream.calls), /^1$/);
+    const started = Date.now();
+    proc.child.kill('SIGTERM');
+    await waitFor(proc.stderr, /SIGTERM/);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(1);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await slow).toBe('cut off');
+  });
+});
+
+describe('graceful stop', () => {
+  it('waits for in-flight operations only up to the grace period, then closes their connections', async () => {
+    const upstream = await servers.fake(() => ({ hang: true }));
+    const gateway = await startTestGateway(upstream.url, { UPSTREAM_TIMEOUT_MS: '30000', UPSTREAM_DEADLINE_MS: '30000' });
+    const stuck = gateway.post(ONE, DEMO_HEADERS).then(
+      () => 'answered',
+      () => 'cut off',
+    );
+    await waitFor(() => String(upstream.calls), /^1$/);
+    const started = Date.now();
+    await gateway.stop(300);
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(2000);
+    expect(await stuck).toBe('cut off');
   });
 });
