@@ -1,10 +1,17 @@
+import { createHash } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { CallOptions, RocketChatClient } from '../rocketchat/client.js';
+import type { CallOptions, Credentials, RocketChatClient } from '../rocketchat/client.js';
 import type { ServerInfoResponse, WireVisitor } from '../rocketchat/models.js';
 import type { CacheStore } from './store.js';
 
 const PREFIX = 'lvg:v1:visitor:';
+
+/** Names a caller in the shared store: the user id and a hash of the token, never the token. */
+export function callerKey(credentials: Credentials): string {
+  const tokenHash = createHash('sha256').update(credentials.authToken).digest('base64url');
+  return `${credentials.userId}:${tokenHash}`;
+}
 
 /**
  * The optional shared cache, in front of the Rocket.Chat client. Entries are per caller (user id +
@@ -29,7 +36,7 @@ export class CachingRocketChatClient implements RocketChatClient {
   }
 
   async getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
-    const callerPrefix = `${PREFIX}${options.callerKey}:`;
+    const callerPrefix = `${PREFIX}${callerKey(options.credentials)}:`;
     const key = callerPrefix + id;
     const cached = await this.#store.get(key);
     this.#metrics?.cacheLookup(cached !== undefined);

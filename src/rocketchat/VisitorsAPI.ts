@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
 import { badUserInput, missingCredentials } from '../errors.js';
 import type { Cancellation } from './cancellation.js';
-import { callerKey, type CallOptions, type Credentials, type RocketChatClient } from './client.js';
+import { type CallOptions, type Credentials, type RocketChatClient } from './client.js';
 import type { WireVisitor } from './models.js';
 
 /** Rocket.Chat ids are Meteor ids or ObjectIds; anything else is refused before it costs a call. */
@@ -75,7 +75,7 @@ export class VisitorsAPI {
   async #fetchAll(ids: readonly string[]): Promise<(WireVisitor | Error)[]> {
     const { client, requestId, clientIp, cancellation, concurrency } = this.#options;
     const credentials = this.#options.credentials as Credentials;
-    const call: CallOptions = { credentials, callerKey: callerKey(credentials), requestId, clientIp, cancellation };
+    const call: CallOptions = { credentials, requestId, clientIp, cancellation };
     this.#upstreamCalls += ids.length;
     this.#options.onBatch?.(ids.length);
     const fetch = (id: string) => client.getVisitor(id, call).catch(toError);

@@ -1,16 +1,15 @@
-import { createHash } from 'node:crypto';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import {
   badResponse,
-  callerAborted,
   circuitOpen,
   errorFromResponse,
   errorFromTransport,
   GatewayError,
   rateLimitedLocally,
+  upstreamTimeout,
 } from '../errors.js';
 import { statusClass } from '../metrics.js';
-import type { Cancellation } from './cancellation.js';
+import { Cancellation } from './cancellation.js';
 import { Coalescer } from './coalesce.js';
 import type { ServerInfoResponse, WireErrorBody, WireVisitor } from './models.js';
 import { RateLimitMemory } from './rateLimits.js';
@@ -26,8 +25,6 @@ export interface Credentials {
 /** Who is calling, for one upstream call. */
 export interface CallOptions {
   credentials: Credentials;
-  /** Identifies the caller in shared state (user id + token hash); see `callerKey`. */
-  callerKey: string;
   /** Sent upstream as `X-Request-Id` so the two sides' logs can be joined. */
   requestId?: string;
   /** The caller's address as the gateway sees it; sent as `X-Real-IP`, Rocket.Chat's rate-limit key. */
@@ -59,12 +56,6 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
 const INFO_PATH = '/api/info';
 
-/** The key for everything shared across requests: the user id and a hash of the token, never the token. */
-export function callerKey(credentials: Credentials): string {
-  const tokenHash = createHash('sha256').update(credentials.authToken).digest('base64url');
-  return `${credentials.userId}:${tokenHash}`;
-}
-
 interface UpstreamAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -79,6 +70,7 @@ interface UpstreamAnswer {
 export class HttpRocketChatClient implements RocketChatClient {
   readonly #pool: Pool;
   readonly #pathPrefix: string;
+  readonly #visitorsInfoPath: string;
   readonly #timeoutMs: number;
   readonly #policy: UpstreamPolicy;
   readonly #rateLimits = new RateLimitMemory();
@@ -88,6 +80,7 @@ export class HttpRocketChatClient implements RocketChatClient {
   constructor(options: RocketChatClientOptions) {
     const url = new URL(options.baseUrl);
     this.#pathPrefix = url.pathname.replace(/\/+$/, '');
+    this.#visitorsInfoPath = `${this.#pathPrefix}${VISITORS_INFO_PATH}?visitorId=`;
     this.#timeoutMs = options.timeoutMs;
     this.#policy = new UpstreamPolicy(options);
     this.#observe = options.observe;
@@ -113,145 +106,186 @@ export class HttpRocketChatClient implements RocketChatClient {
   }
 
   getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
-    const bucket = `${options.clientIp ?? ''}|${options.credentials.userId}`;
+    const { credentials, clientIp, requestId } = options;
+    const bucket = `${clientIp ?? ''}|${credentials.userId}`;
     const wait = this.#rateLimits.retryAfter(bucket);
     if (wait !== undefined) return Promise.reject(rateLimitedLocally(wait));
 
-    const path = `${this.#pathPrefix}${VISITORS_INFO_PATH}?${new URLSearchParams({ visitorId: id })}`;
+    const path = this.#visitorsInfoPath + encodeURIComponent(id);
     const headers: Record<string, string> = {
       accept: 'application/json',
-      'x-auth-token': options.credentials.authToken,
-      'x-user-id': options.credentials.userId,
+      'x-auth-token': credentials.authToken,
+      'x-user-id': credentials.userId,
     };
-    if (options.requestId) headers['x-request-id'] = options.requestId;
-    if (options.clientIp) headers['x-real-ip'] = options.clientIp;
-
-    return this.#inflight.run(`${options.callerKey}\n${id}`, options.cancellation, (shared) =>
-      this.#policy
-        .execute(async (signal) => {
-          const answer = await this.#get(path, headers, signal);
-          return parseVisitorsInfo(answer.status, answer.headers, answer.body);
-        }, shared)
-        .catch((err: unknown) => {
-          if (err instanceof GatewayError && err.code === 'RATE_LIMITED') {
-            this.#rateLimits.remember(bucket, Number(err.extensions.retryAfter ?? 0));
-          }
-          throw err;
-        }),
+    if (requestId) headers['x-request-id'] = requestId;
+    if (clientIp) headers['x-real-ip'] = clientIp;
+    const interpret = (answer: UpstreamAnswer): WireVisitor => {
+      try {
+        return parseVisitorsInfo(answer.status, answer.headers, answer.body);
+      } catch (err) {
+        if (err instanceof GatewayError && err.code === 'RATE_LIMITED') {
+          this.#rateLimits.remember(bucket, Number(err.extensions.retryAfter ?? 0));
+        }
+        throw err;
+      }
+    };
+    // The in-flight key never leaves this process and lives only while the call does, so it may hold
+    // the token itself: tokens are visible ASCII (context.ts), so the newlines keep the parts apart.
+    const key = `${credentials.userId}\n${credentials.authToken}\n${id}`;
+    return this.#inflight.run(key, options.cancellation, (shared) =>
+      this.#policy.execute((attempt) => this.#get(path, headers, attempt, interpret), shared),
     );
   }
 
   async serverInfo(signal?: AbortSignal): Promise<ServerInfoResponse> {
     if (this.#policy.breakerState === 'open') throw circuitOpen();
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const answer = await this.#get(`${this.#pathPrefix}${INFO_PATH}`, { accept: 'application/json' }, signal ? AbortSignal.any([signal, timeout]) : timeout);
-    if (answer.status !== 200) throw errorFromResponse(answer.status, answer.body as WireErrorBody | undefined);
-    const info = answer.body as Partial<ServerInfoResponse> | undefined;
-    if (!info || typeof info.version !== 'string') throw badResponse(answer.status, 'no version in /api/info');
-    return { version: info.version, success: true };
+    const attempt = Cancellation.from(signal) ?? new Cancellation();
+    const timer = setTimeout(() => attempt.cancel(upstreamTimeout(this.#timeoutMs)), this.#timeoutMs);
+    try {
+      return await this.#get(`${this.#pathPrefix}${INFO_PATH}`, { accept: 'application/json' }, attempt, (answer) => {
+        if (answer.status !== 200) throw errorFromResponse(answer.status, answer.body as WireErrorBody | undefined);
+        const info = answer.body as Partial<ServerInfoResponse> | undefined;
+        if (!info || typeof info.version !== 'string') throw badResponse(answer.status, 'no version in /api/info');
+        return { version: info.version, success: true };
+      });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
     await this.#pool.close();
   }
 
-  /** One attempt, observed for metrics. */
-  async #get(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<UpstreamAnswer> {
-    if (!this.#observe) return this.#attempt(path, headers, signal);
-    const started = performance.now();
-    try {
-      const answer = await this.#attempt(path, headers, signal);
-      this.#observe(statusClass(answer.status), (performance.now() - started) / 1000);
-      return answer;
-    } catch (err) {
-      const upstream = err instanceof GatewayError ? (err.extensions.upstream as { status: number | null } | undefined) : undefined;
-      const cls = upstream?.status ? statusClass(upstream.status) : err instanceof GatewayError && err.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'error';
-      this.#observe(cls, (performance.now() - started) / 1000);
-      throw err;
+  /** One attempt: a GET whose answer `interpret` turns into a value or a catalogue error. */
+  #get<T>(path: string, headers: Record<string, string>, attempt: Cancellation, interpret: (answer: UpstreamAnswer) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pool.dispatch(
+        { method: 'GET', path, headers },
+        new AttemptHandler(attempt, interpret, resolve, reject, this.#timeoutMs, this.#observe),
+      );
+    });
+  }
+}
+
+/**
+ * Gathers one answer straight from undici's dispatcher and settles the attempt's promise: status,
+ * headers and parsed JSON body, or a catalogue error. `pool.request` would wrap every answer in a
+ * Readable stream only for the gateway to read it whole, and an AbortSignal per attempt would cost
+ * more than the rest of the attempt's own work; at one upstream call per operation both showed in
+ * the gateway's CPU profile. Never follows redirects.
+ */
+class AttemptHandler<T> implements Dispatcher.DispatchHandler {
+  readonly #attempt: Cancellation;
+  readonly #interpret: (answer: UpstreamAnswer) => T;
+  readonly #resolve: (value: T) => void;
+  readonly #reject: (reason: unknown) => void;
+  readonly #timeoutMs: number;
+  readonly #observe: RocketChatClientOptions['observe'];
+  readonly #started: number;
+  readonly #stopListening: () => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  #status = 0;
+  #headers: UpstreamAnswer['headers'] = {};
+  #chunks: Buffer[] = [];
+  #settled = false;
+
+  constructor(
+    attempt: Cancellation,
+    interpret: (answer: UpstreamAnswer) => T,
+    resolve: (value: T) => void,
+    reject: (reason: unknown) => void,
+    timeoutMs: number,
+    observe: RocketChatClientOptions['observe'],
+  ) {
+    this.#attempt = attempt;
+    this.#interpret = interpret;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#timeoutMs = timeoutMs;
+    this.#observe = observe;
+    this.#started = observe ? performance.now() : 0;
+    // A request still queued in the pool has no controller yet: it is refused at its start, and
+    // the attempt ends now rather than when a socket frees up.
+    this.#stopListening = attempt.subscribe((reason) => {
+      if (this.#controller) this.#controller.abort(reason);
+      else this.#fail(reason);
+    });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#attempt.reason) controller.abort(this.#attempt.reason);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: UpstreamAnswer['headers']): void {
+    this.#status = statusCode;
+    this.#headers = headers;
+    const length = Number(headers['content-length']);
+    if (length > MAX_RESPONSE_BYTES) {
+      controller.abort(badResponse(statusCode, `body of ${length} bytes is over the ${MAX_RESPONSE_BYTES}-byte cap`));
     }
   }
 
-  /** One attempt: status, headers and parsed JSON body, or a catalogue error. Never follows redirects. */
-  async #attempt(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<UpstreamAnswer> {
-    let status = 0;
-    let resHeaders: UpstreamAnswer['headers'] = {};
-    let text: string;
-    try {
-      const res = await getText(this.#pool, path, headers, signal, (answered) => {
-        status = answered;
-      });
-      resHeaders = res.headers;
-      text = res.text;
-    } catch (err) {
-      if (err instanceof GatewayError) throw err;
-      // Timed out, past the deadline, or the caller left: the signal's reason says which.
-      if (signal.aborted) throw signal.reason instanceof GatewayError ? signal.reason : callerAborted();
-      if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
-        throw badResponse(status || 200, `body over the ${MAX_RESPONSE_BYTES}-byte cap`);
-      }
-      // The answer began and then stopped: a FIN and a RST mid-body look alike, and both leave a
-      // body that cannot be trusted, so neither is retried as a connection failure would be.
-      if (status !== 0) throw badResponse(status, 'truncated body');
-      throw errorFromTransport(err, this.#timeoutMs);
-    }
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const status = this.#status;
+    const chunks = this.#chunks;
+    const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
     let body: unknown;
     try {
       body = text === '' ? undefined : JSON.parse(text);
     } catch {
       // An HTML error page from a proxy in front of Rocket.Chat still deserves its status's row.
-      if (status !== 200) return { status, headers: resHeaders, body: undefined };
-      throw badResponse(status, 'body is not JSON');
+      if (status === 200) return this.#fail(badResponse(status, 'body is not JSON'));
     }
-    return { status, headers: resHeaders, body };
+    let value: T;
+    try {
+      value = this.#interpret({ status, headers: this.#headers, body });
+    } catch (err) {
+      return this.#fail(err);
+    }
+    if (this.#settle()) {
+      this.#observe?.(statusClass(status), (performance.now() - this.#started) / 1000);
+      this.#resolve(value);
+    }
   }
-}
 
-/**
- * One GET through the pool's dispatcher, the body gathered as a string. `pool.request` would wrap
- * every answer in a Readable stream only for the gateway to read it whole; at one upstream call per
- * operation that stream is a measurable share of the gateway's own CPU time.
- */
-function getText(
-  pool: Pool,
-  path: string,
-  headers: Record<string, string>,
-  signal: AbortSignal,
-  onStatus: (status: number) => void,
-): Promise<{ headers: UpstreamAnswer['headers']; text: string }> {
-  return new Promise((resolve, reject) => {
-    let controller: Dispatcher.DispatchController | undefined;
-    let answerHeaders: UpstreamAnswer['headers'] = {};
-    const chunks: Buffer[] = [];
-    const onAbort = () => controller?.abort(signal.reason as Error);
-    const done = () => signal.removeEventListener('abort', onAbort);
-    if (signal.aborted) return reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    pool.dispatch(
-      { method: 'GET', path, headers },
-      {
-        onRequestStart(c) {
-          controller = c;
-        },
-        onResponseStart(c, statusCode, responseHeaders) {
-          onStatus(statusCode);
-          answerHeaders = responseHeaders;
-          const length = Number(responseHeaders['content-length']);
-          if (length > MAX_RESPONSE_BYTES) {
-            c.abort(badResponse(statusCode, `body of ${length} bytes is over the ${MAX_RESPONSE_BYTES}-byte cap`));
-          }
-        },
-        onResponseData(_c, chunk) {
-          chunks.push(chunk);
-        },
-        onResponseEnd() {
-          done();
-          resolve({ headers: answerHeaders, text: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8') });
-        },
-        onResponseError(_c, error) {
-          done();
-          reject(error);
-        },
-      },
-    );
-  });
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#fail(this.#asGatewayError(err));
+  }
+
+  #asGatewayError(err: Error): GatewayError {
+    if (err instanceof GatewayError) return err;
+    // Timed out, past the deadline, or the caller left: the attempt's reason says which.
+    if (this.#attempt.reason) return this.#attempt.reason;
+    if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
+      return badResponse(this.#status || 200, `body over the ${MAX_RESPONSE_BYTES}-byte cap`);
+    }
+    // The answer began and then stopped: a FIN and a RST mid-body look alike, and both leave a
+    // body that cannot be trusted, so neither is retried as a connection failure would be.
+    if (this.#status !== 0) return badResponse(this.#status, 'truncated body');
+    return errorFromTransport(err, this.#timeoutMs);
+  }
+
+  #fail(err: unknown): void {
+    if (!this.#settle()) return;
+    if (this.#observe) {
+      const upstream = err instanceof GatewayError ? (err.extensions.upstream as { status: number | null } | undefined) : undefined;
+      const cls = upstream?.status ? statusClass(upstream.status) : err instanceof GatewayError && err.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'error';
+      this.#observe(cls, (performance.now() - this.#started) / 1000);
+    }
+    this.#reject(err);
+  }
+
+  /** True the first time: an attempt settles once, whichever of answer, error or abort comes first. */
+  #settle(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    this.#stopListening();
+    return true;
+  }
 }

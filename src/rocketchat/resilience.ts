@@ -28,6 +28,8 @@ export type ResilienceOptions = Omit<Config['upstream'], 'concurrencyPerRequest'
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** One try at the call; it should stop its work once `attempt` is cancelled. */
+export type Attempt<T> = (attempt: Cancellation) => Promise<T>;
 
 /** Marks a failure the retry policy should try again; never escapes this module. */
 class RetryThis extends Error {
@@ -38,8 +40,7 @@ class RetryThis extends Error {
 
 /**
  * The policies every upstream call goes through, outermost first: an overall deadline (timers and
- * abort signals, cheaper per call than a policy object), retries
- * (idempotent GETs only, bounded by count and by a budget, jittered exponential backoff), a circuit
+ * cancellations, cheaper per call than a policy object), retries (idempotent GETs only, bounded by count and by a budget, jittered exponential backoff), a circuit
  * breaker counting only Rocket.Chat's own faults, and a bulkhead bounding calls in flight. Policies
  * decide *whether* to call; codes still come from the error catalogue.
  */
@@ -81,45 +82,60 @@ export class UpstreamPolicy {
   }
 
   /**
-   * Runs `attempt` under every policy; rejects only with GatewayErrors. Each attempt gets a signal
-   * that aborts at its own timeout, at the call's deadline or when the call is cancelled (the caller
-   * left), whichever comes first; its `reason` is the catalogue error to answer with.
+   * Runs `attempt` under every policy; rejects only with GatewayErrors. Each attempt gets a
+   * cancellation that fires at its own timeout, at the call's deadline or when the call is cancelled
+   * (the caller left), whichever comes first; its `reason` is the catalogue error to answer with.
    */
-  async execute<T>(attempt: (signal: AbortSignal) => Promise<T>, cancel?: Cancellation | AbortSignal): Promise<T> {
+  async execute<T>(attempt: Attempt<T>, cancel?: Cancellation | AbortSignal): Promise<T> {
     const cancellation = Cancellation.from(cancel);
     if (cancellation?.reason) throw cancellation.reason;
     this.#budget.deposit();
-    const { timeoutMs, deadlineMs } = this.#options;
     const startedAt = performance.now();
-
-    // The first attempt runs on its own: most calls need nothing more, and the retry loop is set up
-    // only once an attempt has failed in a way worth retrying. Its timeout (or the deadline, if that
-    // comes first) and a cancellation abort it and end the wait, even for an attempt deaf to signals.
-    const first = new AbortController();
-    let stop!: (reason: GatewayError) => void;
-    const stopped = new Promise<never>((_, reject) => {
-      stop = (reason) => {
-        first.abort(reason);
-        reject(reason);
-      };
-    });
-    stopped.catch(() => undefined);
-    const unsubscribe = cancellation?.subscribe(stop);
-    const timer =
-      deadlineMs < timeoutMs
-        ? setTimeout(() => stop(upstreamTimeout(deadlineMs, { retryable: false })), deadlineMs)
-        : setTimeout(() => stop(upstreamTimeout(timeoutMs)), timeoutMs);
     let failure: GatewayError;
     try {
-      return await Promise.race([this.#once(attempt, first.signal), stopped]);
+      return await this.#first(attempt, cancellation);
     } catch (err) {
       failure = this.#asGatewayError(err);
-    } finally {
-      clearTimeout(timer);
-      unsubscribe?.();
     }
     if (!this.#worthRetrying(failure, 0, failure.code === 'UPSTREAM_TIMEOUT' ? 1 : 0, cancellation?.reason)) throw failure;
     return this.#retrying(attempt, cancellation, startedAt, failure);
+  }
+
+  /**
+   * The first attempt runs on its own: most calls need nothing more, and the retry loop is set up
+   * only once an attempt has failed in a way worth retrying. Its timeout (or the deadline, if that
+   * comes first) and the call's cancellation cancel it and end the wait, even for an attempt deaf to
+   * its cancellation.
+   */
+  #first<T>(attempt: Attempt<T>, cancellation: Cancellation | undefined): Promise<T> {
+    const { timeoutMs, deadlineMs } = this.#options;
+    return new Promise<T>((resolve, reject) => {
+      const one = new Cancellation();
+      const stop = (reason: GatewayError) => {
+        settle();
+        one.cancel(reason);
+        reject(reason);
+      };
+      const unsubscribe = cancellation?.subscribe(stop);
+      const timer =
+        deadlineMs < timeoutMs
+          ? setTimeout(() => stop(upstreamTimeout(deadlineMs, { retryable: false })), deadlineMs)
+          : setTimeout(() => stop(upstreamTimeout(timeoutMs)), timeoutMs);
+      const settle = () => {
+        clearTimeout(timer);
+        unsubscribe?.();
+      };
+      this.#once(attempt, one).then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (err: unknown) => {
+          settle();
+          reject(err);
+        },
+      );
+    });
   }
 
   /**
@@ -128,7 +144,7 @@ export class UpstreamPolicy {
    * and, through the race below, any backoff, so no answer comes after the deadline.
    */
   async #retrying<T>(
-    attempt: (signal: AbortSignal) => Promise<T>,
+    attempt: Attempt<T>,
     cancellation: Cancellation | undefined,
     startedAt: number,
     firstFailure: GatewayError,
@@ -137,14 +153,14 @@ export class UpstreamPolicy {
     const deadlineAt = startedAt + deadlineMs;
     const pastDeadline = () => upstreamTimeout(deadlineMs, { retryable: false });
     let endedBy: GatewayError | undefined;
-    let current: AbortController | undefined;
+    let current: Cancellation | undefined;
     let rejectEnded!: (reason: GatewayError) => void;
     const ended = new Promise<never>((_, reject) => (rejectEnded = reject));
     ended.catch(() => undefined);
     const end = (reason: GatewayError) => {
       if (endedBy) return;
       endedBy = reason;
-      current?.abort(reason);
+      current?.cancel(reason);
       rejectEnded(reason);
     };
     const deadline = setTimeout(() => end(pastDeadline()), Math.max(0, deadlineAt - performance.now()));
@@ -155,15 +171,15 @@ export class UpstreamPolicy {
       // Attempt 0 is the one that already failed: replaying its failure lets cockatiel back off first.
       if (n === 0) throw new RetryThis(firstFailure);
       if (endedBy) throw endedBy;
-      const one = new AbortController();
+      const one = new Cancellation();
       current = one;
       const remaining = Math.max(0, deadlineAt - performance.now());
       const timer =
         remaining < timeoutMs
-          ? setTimeout(() => one.abort(pastDeadline()), remaining)
-          : setTimeout(() => one.abort(upstreamTimeout(timeoutMs)), timeoutMs);
+          ? setTimeout(() => one.cancel(pastDeadline()), remaining)
+          : setTimeout(() => one.cancel(upstreamTimeout(timeoutMs)), timeoutMs);
       try {
-        return await this.#once(attempt, one.signal);
+        return await this.#once(attempt, one);
       } catch (err) {
         const failure = this.#asGatewayError(err);
         if (failure.code === 'UPSTREAM_TIMEOUT') timeouts++;
@@ -185,8 +201,8 @@ export class UpstreamPolicy {
   }
 
   /** One attempt through the breaker and the bulkhead. */
-  async #once<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
-    const outcome = await this.#breaker.execute(() => this.#bulkhead.execute(() => this.#answered(attempt, signal)));
+  async #once<T>(attempt: Attempt<T>, one: Cancellation): Promise<T> {
+    const outcome = await this.#breaker.execute(() => this.#bulkhead.execute(() => this.#answered(attempt, one)));
     if ('refusal' in outcome) throw outcome.refusal;
     return outcome.value;
   }
@@ -207,14 +223,14 @@ export class UpstreamPolicy {
    * Runs one attempt, turning Rocket.Chat's own refusals (any HTTP answer that is not a fault, such
    * as 404 or 403) into values: for the breaker they prove Rocket.Chat is alive and reset its count.
    */
-  async #answered<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<{ value: T } | { refusal: GatewayError }> {
+  async #answered<T>(attempt: Attempt<T>, one: Cancellation): Promise<{ value: T } | { refusal: GatewayError }> {
     // A retry whose backoff outlived the deadline must not reach Rocket.Chat.
-    if (signal.aborted) throw signal.reason;
+    if (one.reason) throw one.reason;
     try {
-      return { value: await attempt(signal) };
+      return { value: await attempt(one) };
     } catch (err) {
-      // Whatever the attempt threw on abort, the signal's reason is the catalogue's answer.
-      if (signal.aborted) throw signal.reason;
+      // Whatever the attempt threw on cancellation, its reason is the catalogue's answer.
+      if (one.reason) throw one.reason;
       const status = err instanceof GatewayError ? (err.extensions.upstream as { status?: unknown } | undefined)?.status : undefined;
       if (err instanceof GatewayError && !err.upstreamFault && typeof status === 'number') return { refusal: err };
       throw err;

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { errorFromResponse, errorFromTransport, GatewayError, upstreamTimeout } from '../../../src/errors.js';
+import { Cancellation } from '../../../src/rocketchat/cancellation.js';
 import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from '../../../src/rocketchat/resilience.js';
 import { deferred, rejection, sleep } from '../../helpers/promises.js';
 
@@ -24,21 +25,19 @@ const refused = () => errorFromTransport(Object.assign(new Error('connect ECONNR
 
 /** An attempt that fails with `make()` every time, counting its calls. */
 function failing(make: () => GatewayError) {
-  return vi.fn(async (_signal: AbortSignal): Promise<string> => {
+  return vi.fn(async (_attempt: Cancellation): Promise<string> => {
     throw make();
   });
 }
 
-/** An attempt that never answers, but rejects as soon as its signal aborts (as undici does). */
+/** An attempt that never answers, but rejects as soon as it is cancelled (as the client's does). */
 function hanging() {
-  const signals: AbortSignal[] = [];
+  const signals: Cancellation[] = [];
   const fn = vi.fn(
-    (signal: AbortSignal) =>
+    (signal: Cancellation) =>
       new Promise<string>((_resolve, reject) => {
         signals.push(signal);
-        signal.addEventListener('abort', () => reject(new DOMException('This operation was aborted', 'AbortError')), {
-          once: true,
-        });
+        signal.subscribe(() => reject(new DOMException('This operation was aborted', 'AbortError')));
       }),
   );
   return { fn, signals };
@@ -73,10 +72,10 @@ describe('UpstreamPolicy', () => {
   describe('pass-through and retries', () => {
     it('passes a success through, with one attempt', async () => {
       const p = policy();
-      const attempt = vi.fn(async (_s: AbortSignal) => ({ id: 'v1' }));
+      const attempt = vi.fn(async (_s: Cancellation) => ({ id: 'v1' }));
       await expect(p.execute(attempt)).resolves.toEqual({ id: 'v1' });
       expect(attempt).toHaveBeenCalledTimes(1);
-      expect(attempt.mock.calls[0]?.[0]).toBeInstanceOf(AbortSignal);
+      expect(attempt.mock.calls[0]?.[0]).toBeInstanceOf(Cancellation);
       expect(p.breakerState).toBe('closed');
     });
 
@@ -92,7 +91,7 @@ describe('UpstreamPolicy', () => {
     it('succeeds when a retry succeeds', async () => {
       const p = policy();
       const attempt = vi
-        .fn<(s: AbortSignal) => Promise<string>>()
+        .fn<(s: Cancellation) => Promise<string>>()
         .mockRejectedValueOnce(unavailable())
         .mockRejectedValueOnce(refused())
         .mockResolvedValueOnce('ok');
@@ -140,12 +139,12 @@ describe('UpstreamPolicy', () => {
     it('counts timeouts per call, not across calls', async () => {
       const p = policy({ retries: 5, breakerThreshold: 100 });
       const first = vi
-        .fn<(s: AbortSignal) => Promise<string>>()
+        .fn<(s: Cancellation) => Promise<string>>()
         .mockRejectedValueOnce(upstreamTimeout(50))
         .mockResolvedValueOnce('one');
       await expect(p.execute(first)).resolves.toBe('one');
       const second = vi
-        .fn<(s: AbortSignal) => Promise<string>>()
+        .fn<(s: Cancellation) => Promise<string>>()
         .mockRejectedValueOnce(upstreamTimeout(50))
         .mockResolvedValueOnce('two');
       await expect(p.execute(second)).resolves.toBe('two');
@@ -157,7 +156,7 @@ describe('UpstreamPolicy', () => {
     it('opens after `breakerThreshold` consecutive faults and then fails fast without calling', async () => {
       const p = policy();
       await openBreaker(p);
-      const attempt = vi.fn(async (_s: AbortSignal) => 'should not run');
+      const attempt = vi.fn(async (_s: Cancellation) => 'should not run');
       const err = await rejection(p.execute(attempt));
       expect(attempt).not.toHaveBeenCalled();
       expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
@@ -192,14 +191,14 @@ describe('UpstreamPolicy', () => {
       await openBreaker(p);
       await sleep(OPTIONS.breakerHalfOpenMs + 20);
       const trial = deferred<string>();
-      const attempt = vi.fn((_s: AbortSignal) => trial.promise);
+      const attempt = vi.fn((_s: Cancellation) => trial.promise);
       const result = p.execute(attempt);
       await vi.waitFor(() => expect(attempt).toHaveBeenCalledTimes(1));
       expect(p.breakerState).toBe('half-open');
       trial.resolve('back');
       await expect(result).resolves.toBe('back');
       expect(p.breakerState).toBe('closed');
-      const next = vi.fn(async (_s: AbortSignal) => 'next');
+      const next = vi.fn(async (_s: Cancellation) => 'next');
       await expect(p.execute(next)).resolves.toBe('next');
       expect(next).toHaveBeenCalledTimes(1);
     });
@@ -214,7 +213,7 @@ describe('UpstreamPolicy', () => {
       // The trial fault is not retried through the open breaker into upstream again.
       expect(trial).toHaveBeenCalledTimes(1);
       expect(['circuit-open', 'Service Unavailable']).toContain(upstreamError(err));
-      const after = vi.fn(async (_s: AbortSignal) => 'x');
+      const after = vi.fn(async (_s: Cancellation) => 'x');
       expect(upstreamError(await rejection(p.execute(after)))).toBe('circuit-open');
       expect(after).not.toHaveBeenCalled();
     });
@@ -256,7 +255,7 @@ describe('UpstreamPolicy', () => {
       await vi.waitFor(() => expect(started).toHaveLength(2));
       await sleep(5);
       expect(started).toEqual([0, 1]); // the third waits in the queue
-      const fourth = vi.fn(async (_s: AbortSignal) => 'no room');
+      const fourth = vi.fn(async (_s: Cancellation) => 'no room');
       const err = await rejection(p.execute(fourth));
       expect(fourth).not.toHaveBeenCalled();
       expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
@@ -294,7 +293,7 @@ describe('UpstreamPolicy', () => {
       expect(elapsed).toBeGreaterThanOrEqual(OPTIONS.deadlineMs - 10);
       expect(elapsed).toBeLessThan(OPTIONS.deadlineMs + 150);
       expect(fn).toHaveBeenCalledTimes(1);
-      expect(signals[0]?.aborted).toBe(true);
+      expect(signals[0]?.reason).toBeDefined();
     });
 
     it('times out each attempt at timeoutMs, retries a timeout once, then answers UPSTREAM_TIMEOUT', async () => {
@@ -306,7 +305,7 @@ describe('UpstreamPolicy', () => {
       expect(err.code).toBe('UPSTREAM_TIMEOUT');
       expect(err.message).toContain('40 ms');
       expect(fn).toHaveBeenCalledTimes(2);
-      expect(signals.every((s) => s.aborted)).toBe(true);
+      expect(signals.every((s) => s.reason !== undefined)).toBe(true);
       expect(elapsed).toBeGreaterThanOrEqual(75);
       expect(elapsed).toBeLessThan(400);
     });
@@ -322,9 +321,9 @@ describe('UpstreamPolicy', () => {
     it('counts the deadline across retries and backoffs', async () => {
       const p = policy({ deadlineMs: 120, retries: 5, breakerThreshold: 100, retryBaseDelayMs: 30 });
       const startedAt = performance.now();
-      const starts: { at: number; abortedAtStart: boolean; signal: AbortSignal }[] = [];
-      const attempt = vi.fn(async (signal: AbortSignal): Promise<string> => {
-        starts.push({ at: performance.now() - startedAt, abortedAtStart: signal.aborted, signal });
+      const starts: { at: number; abortedAtStart: boolean; signal: Cancellation }[] = [];
+      const attempt = vi.fn(async (signal: Cancellation): Promise<string> => {
+        starts.push({ at: performance.now() - startedAt, abortedAtStart: signal.reason !== undefined, signal });
         await sleep(30);
         throw unavailable();
       });
@@ -350,7 +349,7 @@ describe('UpstreamPolicy', () => {
       expect(performance.now() - startedAt).toBeLessThan(OPTIONS.deadlineMs);
       expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
       expect(err.extensions.upstream).toEqual({ status: null, error: 'aborted' });
-      expect(signals[0]?.aborted).toBe(true);
+      expect(signals[0]?.reason).toBeDefined();
       expect(p.breakerState).toBe('closed');
     });
 
@@ -365,7 +364,7 @@ describe('UpstreamPolicy', () => {
     it('does not retry after the caller aborted', async () => {
       const p = policy({ retries: 5, breakerThreshold: 100 });
       const caller = new AbortController();
-      const attempt = vi.fn(async (_s: AbortSignal): Promise<string> => {
+      const attempt = vi.fn(async (_s: Cancellation): Promise<string> => {
         caller.abort();
         throw unavailable();
       });
