@@ -5,12 +5,12 @@ import type {
   VisitorResolvers,
   VisitorStatus,
 } from '../__generated__/resolvers-types.js';
-import type { Logger } from '../logger.js';
+import type { GatewayContext } from '../context.js';
 
 /** Wire → schema renames. Fields with the same name on both sides resolve by default. */
 export const Visitor: VisitorResolvers = {
   id: (v) => v._id,
-  status: (v, _args, { log }) => visitorStatus(v.status, v._id, log),
+  status: (v, _args, context) => visitorStatus(v.status, v._id, context),
   createdAt: (v) => v.ts ?? null,
   updatedAt: (v) => v._updatedAt ?? null,
   departmentId: (v) => v.department ?? null,
@@ -43,10 +43,13 @@ const STATUSES: Record<string, VisitorStatus> = {
   disabled: 'DISABLED',
 };
 
-/** A status from a newer Rocket.Chat must not fail a whole query: null, and a warning for the operator. */
-function visitorStatus(status: string | undefined, visitorId: string, log: Logger): VisitorStatus | null {
+/**
+ * A status from a newer Rocket.Chat must not fail a whole query: null, and a warning for the operator.
+ * The context's logger is touched only then: it is made on first use, and most requests never need it.
+ */
+function visitorStatus(status: string | undefined, visitorId: string, context: GatewayContext): VisitorStatus | null {
   if (status === undefined) return null;
   const known = STATUSES[status];
-  if (!known) log.warn({ status, visitorId }, 'unknown visitor status from Rocket.Chat; answered null');
+  if (!known) context.log.warn({ status, visitorId }, 'unknown visitor status from Rocket.Chat; answered null');
   return known ?? null;
 }

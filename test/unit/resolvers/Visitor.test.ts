@@ -66,19 +66,24 @@ interface Run {
   logs: Record<string, unknown>[];
 }
 
-async function run(id: string, source = ALL_FIELDS): Promise<Run> {
+async function run(id: string, source = ALL_FIELDS): Promise<Run & { loggerUsed: boolean }> {
   const logs: Record<string, unknown>[] = [];
   const log = createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line)) });
+  let loggerUsed = false;
   const contextValue = {
     visitors: {
       load: async (vid: string) => structuredClone(fixture(vid)),
       loadMany: (ids: readonly string[]) => ids.map(async (vid) => structuredClone(fixture(vid))),
     },
     requestId: 'r1',
-    log,
+    // A getter, as in context.ts, where the per-request logger is made on first use.
+    get log() {
+      loggerUsed = true;
+      return log;
+    },
   } as unknown as GatewayContext;
   const executed = await graphql({ schema, source, contextValue, variableValues: { id } });
-  return { result: asSentOverHttp(executed), logs };
+  return { result: asSentOverHttp(executed), logs, loggerUsed };
 }
 
 function visitorOf(r: Run): Record<string, unknown> {
@@ -288,9 +293,10 @@ describe('Visitor mapping: status', () => {
     expect(warnings[0]).toMatchObject({ status: 'invisible', visitorId: UNKNOWN_STATUS_VISITOR_ID });
   });
 
-  it('known statuses log no warning', async () => {
-    const { logs } = await run(FULL_VISITOR_ID);
+  it('known statuses log no warning and never make the request logger', async () => {
+    const { logs, loggerUsed } = await run(FULL_VISITOR_ID);
     expect(logs.filter((l) => l.level === 40)).toHaveLength(0);
+    expect(loggerUsed).toBe(false);
   });
 });
 
