@@ -52,15 +52,27 @@ export function readCredentials(headers: IncomingHttpHeaders): Credentials | { r
 }
 
 export function createContext(deps: ContextDeps, call: IncomingCall): GatewayContext {
-  let log: Logger | undefined;
-  return {
-    requestId: call.requestId,
-    // Made on first use: most operations log one line, and a child logger per request adds up.
-    get log() {
-      return (log ??= deps.log.child({ requestId: call.requestId }));
-    },
-    logs: (level) => deps.log.isLevelEnabled(level),
-    visitors: new VisitorsAPI({
+  return new RequestContext(deps, call);
+}
+
+/**
+ * A class, not an object literal: built per request as a literal with a `log` getter, the context
+ * made V8 promote about 300 KB out of the young generation at every scavenge under load, and each
+ * scavenge took twice as long as Mercurius's (`--trace-gc-nvp`). As a prototype getter it promotes
+ * next to nothing.
+ */
+class RequestContext implements GatewayContext {
+  readonly visitors: VisitorsAPI;
+  readonly requestId: string;
+  // TypeScript-private, not `#`: Apollo Server shallow-clones the context (prototype kept, own
+  // properties copied), and a clone carries no `#` fields.
+  private readonly deps: ContextDeps;
+  private lazyLog: Logger | undefined;
+
+  constructor(deps: ContextDeps, call: IncomingCall) {
+    this.deps = deps;
+    this.requestId = call.requestId;
+    this.visitors = new VisitorsAPI({
       client: deps.client,
       credentials: readCredentials(call.headers),
       requestId: call.requestId,
@@ -69,6 +81,15 @@ export function createContext(deps: ContextDeps, call: IncomingCall): GatewayCon
       concurrency: deps.config.upstream.concurrencyPerRequest,
       maxIds: deps.config.maxIds,
       onBatch: deps.onBatch,
-    }),
-  };
+    });
+  }
+
+  /** Made on first use: most operations log one line, and a child logger per request adds up. */
+  get log(): Logger {
+    return (this.lazyLog ??= this.deps.log.child({ requestId: this.requestId }));
+  }
+
+  logs(level: 'info' | 'warn' | 'error'): boolean {
+    return this.deps.log.isLevelEnabled(level);
+  }
 }

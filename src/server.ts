@@ -12,7 +12,7 @@ import { clientIp } from './http/clientIp.js';
 import { createLogger, type Logger } from './logger.js';
 import { HttpRocketChatClient, type RocketChatClient } from './rocketchat/client.js';
 import { CachingRocketChatClient } from './cache/CachingRocketChatClient.js';
-import { MemoryStore, RedisStore, type CacheStore } from './cache/store.js';
+import { MemoryStore, type CacheStore } from './cache/store.js';
 import { GatewayMetrics } from './metrics.js';
 import { FastPath } from './fastPath.js';
 import { Cancellation } from './rocketchat/cancellation.js';
@@ -57,7 +57,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   if (upstream instanceof HttpRocketChatClient) {
     upstream.policy.onBreakerStateChange((state) => log.warn({ breaker: state }, `circuit breaker on Rocket.Chat is ${state}`));
   }
-  const store = createStore(config, log);
+  const store = await createStore(config, log);
   const client = store ? new CachingRocketChatClient(upstream, store, config.cacheTtlMs, metrics) : upstream;
   const deps: ContextDeps = { client, config, log, onBatch: (size) => metrics.batch(size) };
   const schema = buildSchema();
@@ -253,7 +253,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** The shared cache's store: none unless CACHE_TTL_MS > 0; Redis when REDIS_URL is set, so replicas share it. */
-function createStore(config: Config, log: Logger): CacheStore | undefined {
+async function createStore(config: Config, log: Logger): Promise<CacheStore | undefined> {
   if (config.cacheTtlMs <= 0) return undefined;
-  return config.redisUrl ? new RedisStore(config.redisUrl, log) : new MemoryStore();
+  if (!config.redisUrl) return new MemoryStore();
+  const { RedisStore } = await import('./cache/redisStore.js');
+  return new RedisStore(config.redisUrl, log);
 }

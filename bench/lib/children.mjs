@@ -44,6 +44,7 @@ export function spawnChild(label, script, env = {}, readyTimeoutMs = 20_000) {
 
   const child = {
     label,
+    pid: proc.pid,
     info: undefined,
     /** One question over IPC; bounded so a wedged child fails the bench instead of hanging it. */
     ask(cmd, timeoutMs = 10_000) {

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { GatewayError } from '../errors.js';
+const PREFIX = 'lvg:v1:visitor:';
+/** Names a caller in the shared store: the user id and a hash of the token, never the token. */
+export function callerKey(credentials) {
+    const tokenHash = createHash('sha256').update(credentials.authToken).digest('base64url');
+    return `${credentials.userId}:${tokenHash}`;
+}
+/**
+ * The optional shared cache, in front of the Rocket.Chat client. Entries are per caller (user id +
+ * token hash) and id, so one caller's answer never serves another; errors are never cached; a 401 or
+ * 403 for a caller drops that caller's entries, since its rights have changed.
+ */
+export class CachingRocketChatClient {
+    #inner;
+    #store;
+    #ttlMs;
+    #metrics;
+    constructor(inner, store, ttlMs, metrics) {
+        this.#inner = inner;
+        this.#store = store;
+        this.#ttlMs = ttlMs;
+        this.#metrics = metrics;
+    }
+    get breakerState() {
+        return this.#inner.breakerState;
+    }
+    async getVisitor(id, options) {
+        const callerPrefix = `${PREFIX}${callerKey(options.credentials)}:`;
+        const key = callerPrefix + id;
+        const cached = await this.#store.get(key);
+        this.#metrics?.cacheLookup(cached !== undefined);
+        if (cached !== undefined)
+            return JSON.parse(cached);
+        try {
+            const visitor = await this.#inner.getVisitor(id, options);
+            await this.#store.set(key, JSON.stringify(visitor), this.#ttlMs);
+            return visitor;
+        }
+        catch (err) {
+            if (err instanceof GatewayError && (err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN')) {
+                await this.#store.deletePrefix(callerPrefix);
+            }
+            throw err;
+        }
+    }
+    serverInfo(signal) {
+        return this.#inner.serverInfo(signal);
+    }
+    async close() {
+        await this.#inner.close();
+    }
+}
+//# sourceMappingURL=CachingRocketChatClient.js.map

@@ -1,0 +1,124 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+/** Client-chosen operation names become a label; past this many distinct ones they count as "other". */
+const MAX_OPERATION_NAMES = 100;
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** From a cached answer (1 ms) to a call at the end of its deadline (10 s). */
+const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 };
+/**
+ * Prometheus metrics for one gateway, in its own registry (so two gateways in one process, as in
+ * tests, never mix). No label ever holds a credential, a user or a visitor id.
+ */
+export class GatewayMetrics {
+    registry = new Registry();
+    #operations;
+    #operationSeconds;
+    #upstreamRequests;
+    #upstreamSeconds;
+    #batchSize;
+    #cache;
+    #names = new Set();
+    #operationChildren = new Map();
+    #upstreamChildren = new Map();
+    constructor(options = {}) {
+        const registers = [this.registry];
+        this.#operations = new Counter({
+            name: 'gateway_operations_total',
+            help: 'GraphQL operations by operation name and outcome (ok, error).',
+            labelNames: ['operation', 'outcome'],
+            registers,
+        });
+        this.#operationSeconds = new Histogram({
+            name: 'gateway_operation_duration_seconds',
+            help: 'Time to answer a GraphQL operation.',
+            labelNames: ['outcome'],
+            buckets: SECONDS_BUCKETS,
+            registers,
+        });
+        this.#upstreamRequests = new Counter({
+            name: 'gateway_upstream_requests_total',
+            help: 'Attempts to call Rocket.Chat, by status class (2xx, 4xx, 429, 5xx, error, timeout).',
+            labelNames: ['status_class'],
+            registers,
+        });
+        this.#upstreamSeconds = new Histogram({
+            name: 'gateway_upstream_request_duration_seconds',
+            help: 'Time of one attempt to call Rocket.Chat.',
+            labelNames: ['status_class'],
+            buckets: SECONDS_BUCKETS,
+            registers,
+        });
+        this.#batchSize = new Histogram({
+            name: 'gateway_dataloader_batch_size',
+            help: 'Visitor ids per DataLoader batch (one batch per operation tick).',
+            buckets: [1, 2, 5, 10, 20, 50, 100],
+            registers,
+        });
+        this.#cache = new Counter({
+            name: 'gateway_cache_lookups_total',
+            help: 'Shared visitor cache lookups by result (hit, miss).',
+            labelNames: ['result'],
+            registers,
+        });
+        const breakerState = options.breakerState;
+        new Gauge({
+            name: 'gateway_breaker_state',
+            help: 'Circuit breaker on Rocket.Chat: 0 closed, 1 half-open, 2 open.',
+            registers,
+            collect() {
+                const state = breakerState?.();
+                if (state)
+                    this.set(BREAKER_VALUE[state]);
+            },
+        });
+        collectDefaultMetrics({ register: this.registry });
+    }
+    operation(name, outcome, seconds) {
+        const label = this.#label(name);
+        const key = `${label}\n${outcome}`;
+        let child = this.#operationChildren.get(key);
+        if (!child) {
+            child = { count: this.#operations.labels({ operation: label, outcome }), seconds: this.#operationSeconds.labels({ outcome }) };
+            this.#operationChildren.set(key, child);
+        }
+        child.count.inc();
+        child.seconds.observe(seconds);
+    }
+    upstream(statusClass, seconds) {
+        // Label children are looked up once per status class: this runs on every upstream attempt.
+        let child = this.#upstreamChildren.get(statusClass);
+        if (!child) {
+            child = {
+                count: this.#upstreamRequests.labels({ status_class: statusClass }),
+                seconds: this.#upstreamSeconds.labels({ status_class: statusClass }),
+            };
+            this.#upstreamChildren.set(statusClass, child);
+        }
+        child.count.inc();
+        child.seconds.observe(seconds);
+    }
+    batch(size) {
+        this.#batchSize.observe(size);
+    }
+    cacheLookup(hit) {
+        this.#cache.inc({ result: hit ? 'hit' : 'miss' });
+    }
+    #label(name) {
+        if (!name)
+            return 'anonymous';
+        if (!OPERATION_NAME.test(name))
+            return 'other';
+        if (this.#names.has(name))
+            return name;
+        if (this.#names.size >= MAX_OPERATION_NAMES)
+            return 'other';
+        this.#names.add(name);
+        return name;
+    }
+}
+/** `200` → `2xx`; 429 kept apart because it means something else than other 4xx. */
+export function statusClass(status) {
+    return status === 429 ? '429' : (STATUS_CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`);
+}
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+//# sourceMappingURL=metrics.js.map

@@ -1,0 +1,38 @@
+/**
+ * One log line and one metric sample per operation: what ran, how long it took, what it cost
+ * upstream and how it ended. Only names, numbers and codes: never a variable, a header or a
+ * visitor's data. Both execution paths (fastPath.ts and Apollo's) record through here.
+ */
+export function recordOperation(context, metrics, record) {
+    const codes = record.codes.length === 0 ? [] : [...new Set(record.codes.map((c) => String(c ?? 'UNKNOWN')))];
+    const outcome = codes.length === 0 ? 'ok' : 'error';
+    metrics?.operation(record.operationName, outcome, record.seconds);
+    if (!context?.logs('info'))
+        return;
+    context.log.info({
+        operationName: record.operationName,
+        durationMs: Math.round(record.seconds * 100_000) / 100,
+        upstreamCalls: context.visitors?.upstreamCalls ?? 0,
+        httpStatus: record.httpStatus,
+        outcome,
+        codes,
+    }, 'graphql operation');
+}
+export function operationLog(metrics) {
+    return {
+        async requestDidStart({ request }) {
+            const started = performance.now();
+            return {
+                async willSendResponse({ contextValue, response, operationName, errors }) {
+                    recordOperation(contextValue, metrics, {
+                        operationName: operationName ?? request.operationName ?? null,
+                        seconds: (performance.now() - started) / 1000,
+                        httpStatus: response.http.status ?? 200,
+                        codes: (errors ?? []).map((e) => e.extensions?.code),
+                    });
+                },
+            };
+        },
+    };
+}
+//# sourceMappingURL=operationLog.js.map

@@ -1,0 +1,238 @@
+import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { HeaderMap } from '@apollo/server';
+import cors from 'cors';
+import { createApollo, PLACEHOLDER_HEADERS } from './apollo.js';
+import { createContext } from './context.js';
+import { GatewayError } from './errors.js';
+import { BodyTooLargeError, readBody } from './http/body.js';
+import { clientIp } from './http/clientIp.js';
+import { createLogger } from './logger.js';
+import { HttpRocketChatClient } from './rocketchat/client.js';
+import { CachingRocketChatClient } from './cache/CachingRocketChatClient.js';
+import { MemoryStore, RedisStore } from './cache/store.js';
+import { GatewayMetrics } from './metrics.js';
+import { FastPath } from './fastPath.js';
+import { Cancellation } from './rocketchat/cancellation.js';
+import { buildSchema } from './schema.js';
+/** GraphQL documents are small; anything larger is a mistake or an attack. */
+export const MAX_BODY_BYTES = 100 * 1024;
+export const SANDBOX_ORIGIN = 'https://studio.apollographql.com';
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Starts the HTTP server with GraphQL at /graphql and the health routes. */
+export async function createGateway(config, options = {}) {
+    const log = options.log ?? createLogger(config.logLevel);
+    if (!options.client && !config.rocketChatUrl)
+        throw new Error('createGateway needs config.rocketChatUrl or a client');
+    const upstream = options.client ??
+        new HttpRocketChatClient({
+            baseUrl: config.rocketChatUrl,
+            ...config.upstream,
+            breakerThreshold: config.breaker.threshold,
+            breakerHalfOpenMs: config.breaker.halfOpenMs,
+            observe: (statusClass, seconds) => metrics.upstream(statusClass, seconds),
+        });
+    const metrics = new GatewayMetrics({ breakerState: () => upstream.breakerState });
+    if (upstream instanceof HttpRocketChatClient) {
+        upstream.policy.onBreakerStateChange((state) => log.warn({ breaker: state }, `circuit breaker on Rocket.Chat is ${state}`));
+    }
+    const store = createStore(config, log);
+    const client = store ? new CachingRocketChatClient(upstream, store, config.cacheTtlMs, metrics) : upstream;
+    const deps = { client, config, log, onBatch: (size) => metrics.batch(size) };
+    const schema = buildSchema();
+    const fastPath = new FastPath(schema, config, metrics);
+    const apollo = createApollo({
+        config,
+        schema,
+        sandboxHeaders: options.sandboxHeaders ?? PLACEHOLDER_HEADERS,
+        metrics,
+        apqStore: store,
+    });
+    await apollo.start();
+    const allowedOrigins = new Set(config.corsOrigins);
+    if (!config.production)
+        allowedOrigins.add(SANDBOX_ORIGIN);
+    const corsHandler = cors({
+        origin: (origin, done) => done(null, !!origin && (allowedOrigins.has('*') || allowedOrigins.has(origin))),
+        methods: ['GET', 'POST', 'OPTIONS'],
+        exposedHeaders: ['X-Request-Id'],
+        maxAge: 600,
+    });
+    async function graphql(req, res, requestId, search) {
+        let body;
+        if (req.method === 'POST') {
+            const text = await readBody(req, MAX_BODY_BYTES);
+            // Only a real application/json body is parsed (and so may take the fast path): a browser can
+            // send text/plain cross-site without a preflight, and Apollo's CSRF prevention must see those.
+            if (mediaType(req.headers['content-type']) === 'application/json') {
+                try {
+                    body = text === '' ? undefined : JSON.parse(text);
+                }
+                catch {
+                    return sendJson(res, 400, {
+                        errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST', requestId } }],
+                    });
+                }
+            }
+            else {
+                body = text;
+            }
+        }
+        const query = req.method === 'POST' ? body?.query : new URLSearchParams(search).get('query');
+        if (typeof query === 'string' && Buffer.byteLength(query) > config.limits.maxQueryBytes) {
+            return sendJson(res, 400, {
+                errors: [
+                    {
+                        message: `The query document is over ${config.limits.maxQueryBytes} bytes.`,
+                        extensions: { code: 'QUERY_TOO_LARGE', requestId },
+                    },
+                ],
+            });
+        }
+        // Cancelling on disconnect stops upstream calls nobody waits for any more.
+        const disconnect = new Cancellation();
+        res.once('close', () => res.writableFinished || disconnect.cancel());
+        const context = () => createContext(deps, { headers: req.headers, requestId, clientIp: clientIp(req, config.trustProxy), cancellation: disconnect });
+        if (req.method === 'POST' && fastPath.accepts(body)) {
+            const answer = await fastPath.run(body, context());
+            const accept = req.headers.accept;
+            res.writeHead(answer.status, {
+                'content-type': accept && accept.includes('application/graphql-response+json') && !/application\/json\s*(,|$)/.test(accept)
+                    ? 'application/graphql-response+json; charset=utf-8'
+                    : 'application/json; charset=utf-8',
+                'content-length': Buffer.byteLength(answer.body),
+            });
+            res.end(answer.body);
+            return;
+        }
+        const headers = new HeaderMap();
+        for (const [name, value] of Object.entries(req.headers)) {
+            if (value !== undefined)
+                headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+        }
+        const answer = await apollo.executeHTTPGraphQLRequest({
+            httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
+            context: async () => context(),
+        });
+        for (const [name, value] of answer.headers)
+            res.setHeader(name, value);
+        res.statusCode = answer.status ?? 200;
+        if (answer.body.kind === 'complete') {
+            res.end(answer.body.string);
+            return;
+        }
+        for await (const chunk of answer.body.asyncIterator)
+            res.write(chunk);
+        res.end();
+    }
+    async function readyz(res) {
+        try {
+            const info = await client.serverInfo();
+            sendJson(res, 200, { status: 'ready', upstream: { version: info.version } });
+        }
+        catch (err) {
+            const reason = err instanceof GatewayError ? err.extensions.upstream?.error : undefined;
+            sendJson(res, 503, { status: 'unavailable', reason: reason ?? 'upstream-error' });
+        }
+    }
+    // Requests being answered; shutdown waits for these, not for idle keep-alive sockets.
+    let inFlight = 0;
+    let drained;
+    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
+        inFlight++;
+        res.once('close', () => {
+            if (--inFlight === 0)
+                drained?.();
+        });
+        const incomingId = req.headers['x-request-id'];
+        const requestId = typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
+        res.setHeader('x-request-id', requestId);
+        const url = req.url ?? '/';
+        const q = url.indexOf('?');
+        const pathname = q < 0 ? url : url.slice(0, q);
+        const search = q < 0 ? '' : url.slice(q);
+        const handle = async () => {
+            switch (pathname) {
+                case '/graphql':
+                    // CORS concerns browsers, which always send Origin; server-to-server calls skip the middleware.
+                    if (req.headers.origin !== undefined) {
+                        await new Promise((next) => corsHandler(req, res, () => next()));
+                        if (res.writableEnded)
+                            return; // a CORS preflight was answered
+                    }
+                    return graphql(req, res, requestId, search);
+                case '/healthz':
+                    return sendJson(res, 200, { status: 'ok' });
+                case '/readyz':
+                    return readyz(res);
+                case '/metrics': {
+                    const text = await metrics.registry.metrics();
+                    res.setHeader('content-type', metrics.registry.contentType);
+                    return res.end(text);
+                }
+                default:
+                    return sendJson(res, 404, { error: 'Not found. GraphQL is served at /graphql.' });
+            }
+        };
+        handle().catch((err) => {
+            if (err instanceof BodyTooLargeError) {
+                res.setHeader('connection', 'close');
+                return sendJson(res, 413, {
+                    errors: [{ message: `Request body over ${MAX_BODY_BYTES} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE', requestId } }],
+                });
+            }
+            log.error({ err, requestId }, 'unhandled error in the HTTP handler');
+            if (!res.headersSent) {
+                sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } }] });
+            }
+            else {
+                res.destroy();
+            }
+        });
+    });
+    await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+    });
+    const port = server.address().port;
+    const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    return {
+        url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/graphql`,
+        port,
+        client,
+        async stop(graceMs = config.shutdownGraceMs) {
+            // Stop accepting; let in-flight operations finish; then drop the keep-alive sockets.
+            const closed = new Promise((resolve) => server.close(() => resolve()));
+            const idle = new Promise((resolve) => {
+                drained = resolve;
+                if (inFlight === 0)
+                    resolve();
+            });
+            const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+            await Promise.race([idle, grace]);
+            server.closeAllConnections();
+            await closed;
+            await apollo.stop();
+            if (!options.client)
+                await client.close();
+            await store?.close();
+        },
+    };
+}
+function mediaType(contentType) {
+    return (contentType ?? '').split(';', 1)[0].trim().toLowerCase();
+}
+function sendJson(res, status, body) {
+    const text = JSON.stringify(body);
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('content-length', Buffer.byteLength(text));
+    res.end(text);
+}
+/** The shared cache's store: none unless CACHE_TTL_MS > 0; Redis when REDIS_URL is set, so replicas share it. */
+function createStore(config, log) {
+    if (config.cacheTtlMs <= 0)
+        return undefined;
+    return config.redisUrl ? new RedisStore(config.redisUrl, log) : new MemoryStore();
+}
+//# sourceMappingURL=server.js.map

@@ -1,0 +1,40 @@
+import { DEMO_CREDENTIALS, SEED_VISITOR_ID } from './demo/visitors.js';
+import { startDemoUpstream } from './demo/upstream.js';
+import { createLogger } from './logger.js';
+import { createGateway } from './server.js';
+/** Starts the gateway, first starting the embedded demo upstream when no Rocket.Chat is configured. */
+export async function start(config) {
+    const log = createLogger(config.logLevel);
+    const demo = config.rocketChatUrl ? undefined : await startDemoUpstream();
+    const rocketChatUrl = config.rocketChatUrl ?? demo.url;
+    const gateway = await createGateway({ ...config, rocketChatUrl }, {
+        log,
+        sandboxHeaders: demo
+            ? { 'X-Auth-Token': DEMO_CREDENTIALS.authToken, 'X-User-Id': DEMO_CREDENTIALS.userId }
+            : undefined,
+    });
+    log.info({ url: gateway.url, rocketChatUrl, demo: !!demo }, 'gateway listening');
+    process.stdout.write(banner(gateway.url, rocketChatUrl, !!demo));
+    return {
+        gateway,
+        demo,
+        async stop() {
+            await gateway.stop();
+            await demo?.stop();
+        },
+    };
+}
+function banner(url, rocketChatUrl, demo) {
+    const lines = [
+        '',
+        `  livechat-visitor-gateway: GraphQL at ${url} (open it in a browser for Apollo Sandbox)`,
+        demo
+            ? `  Upstream: embedded demo Rocket.Chat at ${rocketChatUrl} (set ROCKETCHAT_URL to use a real one)`
+            : `  Upstream: Rocket.Chat at ${rocketChatUrl}`,
+    ];
+    if (demo) {
+        lines.push(`  Demo credentials: X-Auth-Token: ${DEMO_CREDENTIALS.authToken}`, `                    X-User-Id: ${DEMO_CREDENTIALS.userId}`, '  Try it:', `    curl -s ${url} \\`, `      -H 'content-type: application/json' \\`, `      -H 'X-Auth-Token: ${DEMO_CREDENTIALS.authToken}' \\`, `      -H 'X-User-Id: ${DEMO_CREDENTIALS.userId}' \\`, `      -d '{"query":"query($id: ID!) { visitor(id: $id) { id username name status emails { address } } }","variables":{"id":"${SEED_VISITOR_ID}"}}'`);
+    }
+    return lines.join('\n') + '\n\n';
+}
+//# sourceMappingURL=start.js.map
