@@ -3,10 +3,8 @@ import type { Logger } from '../logger.js';
 import type { CacheStore } from './store.js';
 
 /**
- * The shared cache in Redis, so replicas share it. Imported only when REDIS_URL is set (server.ts):
- * merely loading ioredis made V8 promote the gateway's in-flight objects out of the young
- * generation (about 800 KB per scavenge under load, against 50 KB without it; `--trace-gc-nvp`),
- * which cost every request, cache or no cache.
+ * The shared cache in Redis, so replicas share it. Imported only when REDIS_URL is set (server.ts),
+ * so a gateway without Redis never loads the driver.
  */
 export class RedisStore implements CacheStore {
   readonly #redis: Redis;

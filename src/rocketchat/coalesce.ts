@@ -13,27 +13,30 @@ interface Shared<T> {
  * when every caller waiting on it has gone away.
  */
 export class Coalescer<T> {
-  readonly #inflight = new Map<string, Shared<T>>();
+  // A null-prototype object, not a Map: under load, a long-lived Map with this much churn kept its
+  // deleted entries' promises reachable long enough for V8 to promote whole requests out of the
+  // young generation (about 800 KB per scavenge, against 60 KB with this; bench/gc.mjs).
+  readonly #inflight: Record<string, Shared<T>> = Object.create(null);
+  #size = 0;
 
   get size(): number {
-    return this.#inflight.size;
+    return this.#size;
   }
 
   /** `start` receives the shared call's cancellation; it is cancelled (reason: callerAborted) once nobody waits. */
   run(key: string, caller: Cancellation | AbortSignal | undefined, start: (cancellation: Cancellation) => Promise<T>): Promise<T> {
     const gone = Cancellation.from(caller);
     if (gone?.reason) return Promise.reject(callerAborted());
-    let shared = this.#inflight.get(key);
+    let shared = this.#inflight[key];
     if (!shared) {
       const cancellation = new Cancellation();
       const entry: Shared<T> = { cancellation, waiters: 0, promise: start(cancellation) };
-      const forget = () => {
-        if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
-      };
+      const forget = () => this.#forget(key, entry);
       // Settled either way, the call is forgotten; handling the rejection here also keeps an
       // abandoned call from being reported as unhandled (every waiter attaches its own handlers).
       entry.promise.then(forget, forget);
-      this.#inflight.set(key, entry);
+      this.#inflight[key] = entry;
+      this.#size++;
       shared = entry;
     }
     const entry = shared;
@@ -44,7 +47,7 @@ export class Coalescer<T> {
         entry.waiters--;
         if (entry.waiters === 0) {
           entry.cancellation.cancel(callerAborted());
-          if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
+          this.#forget(key, entry);
         }
         reject(callerAborted());
       };
@@ -60,5 +63,11 @@ export class Coalescer<T> {
         },
       );
     });
+  }
+
+  #forget(key: string, entry: Shared<T>): void {
+    if (this.#inflight[key] !== entry) return;
+    delete this.#inflight[key];
+    this.#size--;
   }
 }
