@@ -28,6 +28,21 @@ describe('Coalescer', () => {
     expect(unhandled).not.toHaveBeenCalled();
   });
 
+  it('treats keys that name object properties as ordinary keys', async () => {
+    const c = new Coalescer<string>();
+    const keys = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '0', ''];
+    const gates = keys.map(() => deferred<string>());
+    const started = keys.map((key, i) => c.run(key, undefined, () => gates[i]!.promise));
+    expect(c.size).toBe(keys.length);
+    // A second caller of each key shares the first one's call.
+    const again = keys.map((key) => c.run(key, undefined, () => Promise.reject(new Error(`second start for ${key}`))));
+    gates.forEach((g, i) => g.resolve(`value ${i}`));
+    expect(await Promise.all(started)).toEqual(keys.map((_, i) => `value ${i}`));
+    expect(await Promise.all(again)).toEqual(keys.map((_, i) => `value ${i}`));
+    await flush();
+    expect(c.size).toBe(0);
+  });
+
   it('shares one start() call among concurrent callers of the same key', async () => {
     const c = new Coalescer<string>();
     const d = deferred<string>();
