@@ -40,9 +40,10 @@ class RetryThis extends Error {
 
 /**
  * The policies every upstream call goes through, outermost first: an overall deadline (timers and
- * cancellations, cheaper per call than a policy object), retries (idempotent GETs only, bounded by count and by a budget, jittered exponential backoff), a circuit
- * breaker counting only Rocket.Chat's own faults, and a bulkhead bounding calls in flight. Policies
- * decide *whether* to call; codes still come from the error catalogue.
+ * cancellations, cheaper per call than a policy object), retries (idempotent GETs only, bounded by
+ * count and by a budget, jittered exponential backoff), a circuit breaker counting only Rocket.Chat's
+ * own faults, and a bulkhead bounding calls in flight. Policies decide *whether* to call; codes still
+ * come from the error catalogue.
  */
 export class UpstreamPolicy {
   readonly #options: ResilienceOptions;
