@@ -5,10 +5,8 @@
  * Both gateways serve the single-visitor query against the same upstream in alternating rounds, so
  * machine drift cancels; an A/A run of this script differs by about 2 %.
  */
-import autocannon from 'autocannon';
 import { spawnChild, killAllChildren } from './lib/children.mjs';
-import { DEMO_CREDENTIALS } from '../dist/demo/visitors.js';
-import { poolIds, SINGLE_QUERY } from './lib/workload.mjs';
+import { singleLoad } from './lib/singleLoad.mjs';
 
 const before = process.argv[2];
 if (!before) {
@@ -19,21 +17,7 @@ process.on('exit', killAllChildren);
 const upstream = await spawnChild('upstream', 'upstream.mjs');
 const a = await spawnChild('A', 'contenders/gateway-at.mjs', { UPSTREAM_URL: upstream.info.origin, GATEWAY_DIST: before });
 const b = await spawnChild('B', 'contenders/gateway.mjs', { UPSTREAM_URL: upstream.info.origin });
-const ids = poolIds(10_000);
-let next = 0;
-const load = (child, duration) =>
-  autocannon({
-    url: child.info.origin + child.info.path,
-    connections: 50,
-    duration,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-auth-token': DEMO_CREDENTIALS.authToken, 'x-user-id': DEMO_CREDENTIALS.userId },
-        setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: SINGLE_QUERY, variables: { id: ids[next++ % ids.length] } }) }),
-      },
-    ],
-  });
+const load = (child, duration) => singleLoad(child.info, { duration });
 await load(a, 2);
 await load(b, 2);
 const rps = { A: [], B: [] };

@@ -8,10 +8,8 @@
  * Linux only: CPU time is read from /proc/<pid>/stat.
  */
 import { readFileSync } from 'node:fs';
-import autocannon from 'autocannon';
 import { spawnChild, killAllChildren } from './lib/children.mjs';
-import { DEMO_CREDENTIALS } from '../dist/demo/visitors.js';
-import { poolIds, SINGLE_QUERY } from './lib/workload.mjs';
+import { singleLoad } from './lib/singleLoad.mjs';
 
 const names = (process.argv[2] ?? 'gateway,mercurius,proxy').split(',');
 const rate = Number(process.argv[3] ?? 3000);
@@ -33,25 +31,7 @@ for (const name of names) {
   contenders.push({ name, rest: script === 'proxy', child: await spawnChild(name, `contenders/${dist ? 'gateway-at' : script}.mjs`, env) });
 }
 
-const ids = poolIds(10_000);
-let next = 0;
-const headers = { 'x-auth-token': DEMO_CREDENTIALS.authToken, 'x-user-id': DEMO_CREDENTIALS.userId };
-const load = ({ child, rest }, duration) =>
-  autocannon({
-    url: child.info.origin + child.info.path,
-    connections: 50,
-    duration,
-    overallRate: rate,
-    requests: [
-      rest
-        ? { method: 'GET', headers, setupRequest: (req) => ({ ...req, path: `${child.info.path}?visitorId=${ids[next++ % ids.length]}` }) }
-        : {
-            method: 'POST',
-            headers: { ...headers, 'content-type': 'application/json' },
-            setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: SINGLE_QUERY, variables: { id: ids[next++ % ids.length] } }) }),
-          },
-    ],
-  });
+const load = ({ child, rest }, duration) => singleLoad(child.info, { duration, overallRate: rate, rest });
 
 for (const c of contenders) await load(c, 2);
 const perRequest = new Map(names.map((n) => [n, []]));

@@ -9,10 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { spawnChild, killAllChildren } from './lib/children.mjs';
-import { DEMO_CREDENTIALS } from '../dist/demo/visitors.js';
-import { poolIds, SINGLE_QUERY } from './lib/workload.mjs';
+import { singleLoad } from './lib/singleLoad.mjs';
 
 const [script, dist] = (process.argv[2] ?? 'gateway').split('@');
 const seconds = Number(process.argv[3] ?? 8);
@@ -42,21 +40,7 @@ proc.stdout.on('data', (chunk) => {
   lines.push(...parts);
 });
 
-const ids = poolIds(10_000);
-let next = 0;
-const load = (duration) =>
-  autocannon({
-    url: info.origin + info.path,
-    connections: 50,
-    duration,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-auth-token': DEMO_CREDENTIALS.authToken, 'x-user-id': DEMO_CREDENTIALS.userId },
-        setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: SINGLE_QUERY, variables: { id: ids[next++ % ids.length] } }) }),
-      },
-    ],
-  });
+const load = (duration) => singleLoad(info, { duration });
 await load(2); // warm-up: JIT, pools, heap growth
 lines = [];
 const result = await load(seconds);

@@ -7,10 +7,8 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { spawnChild, killAllChildren } from './lib/children.mjs';
-import { DEMO_CREDENTIALS } from '../dist/demo/visitors.js';
-import { poolIds, SINGLE_QUERY } from './lib/workload.mjs';
+import { singleLoad } from './lib/singleLoad.mjs';
 
 const seconds = Number(process.argv[2] ?? 8);
 const dir = fileURLToPath(new URL('./results/profile/', import.meta.url));
@@ -23,20 +21,7 @@ const gateway = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, 
   env: { ...process.env, NODE_ENV: 'production', UPSTREAM_URL: upstream.info.origin },
 });
 const info = await new Promise((resolve) => gateway.on('message', (m) => m?.ready && resolve(m.info)));
-const ids = poolIds(10_000);
-let i = 0;
-const result = await autocannon({
-  url: info.origin + info.path,
-  connections: 50,
-  duration: seconds,
-  requests: [
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-auth-token': DEMO_CREDENTIALS.authToken, 'x-user-id': DEMO_CREDENTIALS.userId },
-      setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: SINGLE_QUERY, variables: { id: ids[i++ % ids.length] } }) }),
-    },
-  ],
-});
+const result = await singleLoad(info, { duration: seconds });
 console.log(`req/s ${result.requests.average}  p99 ${result.latency.p99} ms  errors ${result.errors} non2xx ${result.non2xx}`);
 gateway.disconnect(); // the child exits on disconnect, which writes the profile
 await new Promise((r) => gateway.once('exit', r));
@@ -45,7 +30,6 @@ killAllChildren();
 const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort().pop();
 const profile = JSON.parse(readFileSync(dir + file, 'utf8'));
 const self = new Map();
-const dt = profile.timeDeltas;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const counts = new Map();
 for (const s of profile.samples) counts.set(s, (counts.get(s) ?? 0) + 1);
