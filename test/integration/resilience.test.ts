@@ -76,6 +76,14 @@ describe('readiness', () => {
     expect(await ready.json()).toMatchObject({ status: 'unavailable' });
     expect((await fetch(gateway.url.replace('/graphql', '/healthz'))).status).toBe(200);
   });
+
+  it('/readyz names a timeout when /api/info hangs', async () => {
+    const upstream = await fake(() => ({ hang: true }));
+    const gateway = await gatewayFor(upstream.url, { UPSTREAM_TIMEOUT_MS: '200' });
+    const ready = await fetch(gateway.url.replace('/graphql', '/readyz'));
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'unavailable', reason: 'timeout' });
+  });
 });
 
 describe('retries', () => {
