@@ -5,7 +5,7 @@
  * Both gateways serve the single-visitor query against the same upstream in alternating rounds, so
  * machine drift cancels; an A/A run of this script differs by about 2 %.
  */
-import { spawnChild, killAllChildren } from './lib/children.mjs';
+import { contender, spawnChild, killAllChildren } from './lib/children.mjs';
 import { singleLoad } from './lib/singleLoad.mjs';
 
 const before = process.argv[2];
@@ -15,8 +15,10 @@ if (!before) {
 }
 process.on('exit', killAllChildren);
 const upstream = await spawnChild('upstream', 'upstream.mjs');
-const a = await spawnChild('A', 'contenders/gateway-at.mjs', { UPSTREAM_URL: upstream.info.origin, GATEWAY_DIST: before });
-const b = await spawnChild('B', 'contenders/gateway.mjs', { UPSTREAM_URL: upstream.info.origin });
+const older = contender(`gateway@${before}`, upstream.info.origin);
+const after = contender('gateway', upstream.info.origin);
+const a = await spawnChild('A', older.script, older.env);
+const b = await spawnChild('B', after.script, after.env);
 const load = (child, duration) => singleLoad(child.info, { duration });
 await load(a, 2);
 await load(b, 2);

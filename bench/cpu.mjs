@@ -8,7 +8,7 @@
  * Linux only: CPU time is read from /proc/<pid>/stat.
  */
 import { readFileSync } from 'node:fs';
-import { spawnChild, killAllChildren } from './lib/children.mjs';
+import { contender, spawnChild, killAllChildren } from './lib/children.mjs';
 import { singleLoad } from './lib/singleLoad.mjs';
 
 const names = (process.argv[2] ?? 'gateway,mercurius,proxy').split(',');
@@ -26,9 +26,8 @@ function cpuMicros(pid) {
 const upstream = await spawnChild('upstream', 'upstream.mjs');
 const contenders = [];
 for (const name of names) {
-  const [script, dist] = name.split('@');
-  const env = { UPSTREAM_URL: upstream.info.origin, ...(dist ? { GATEWAY_DIST: dist } : {}) };
-  contenders.push({ name, rest: script === 'proxy', child: await spawnChild(name, `contenders/${dist ? 'gateway-at' : script}.mjs`, env) });
+  const { script, env } = contender(name, upstream.info.origin);
+  contenders.push({ name, rest: name === 'proxy', child: await spawnChild(name, script, env) });
 }
 
 const load = ({ child, rest }, duration) => singleLoad(child.info, { duration, overallRate: rate, rest });

@@ -56,10 +56,10 @@ export function createContext(deps: ContextDeps, call: IncomingCall): GatewayCon
 }
 
 /**
- * A class, not an object literal: built per request as a literal with a `log` getter, the context
- * made V8 promote about 300 KB out of the young generation at every scavenge under load, and each
- * scavenge took twice as long as Mercurius's (`--trace-gc-nvp`). As a prototype getter it promotes
- * next to nothing.
+ * A class, not an object literal: built per request as a literal with its own `log` getter, the
+ * context made V8 promote about 300 KB out of the young generation at every scavenge under load,
+ * with scavenges twice as long as Mercurius's (`node bench/gc.mjs`). As a prototype getter it
+ * promotes next to nothing.
  */
 class RequestContext implements GatewayContext {
   readonly visitors: VisitorsAPI;

@@ -17,12 +17,25 @@ export function killAllChildren() {
 }
 
 /**
- * Starts `bench/<script>` with `node --expose-gc` (so a memory reading can collect first) and
- * resolves once it reports ready, with `info` (its origin and path) from the child.
+ * A contender by name: `gateway`, `proxy`, … in bench/contenders, or `gateway@<dir>` for a gateway
+ * build kept in <dir> (relative to the repository root). Returns its script and the env it needs.
  */
-export function spawnChild(label, script, env = {}, readyTimeoutMs = 20_000) {
-  const proc = spawn(process.execPath, ['--expose-gc', BENCH_DIR + script], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+export function contender(name, upstreamOrigin) {
+  const [script, dist] = name.split('@');
+  return {
+    script: `contenders/${dist ? 'gateway-at' : script}.mjs`,
+    env: { UPSTREAM_URL: upstreamOrigin, ...(dist ? { GATEWAY_DIST: dist } : {}) },
+  };
+}
+
+/**
+ * Starts `bench/<script>` with `node --expose-gc` (so a memory reading can collect first) plus any
+ * `nodeArgs`, and resolves once it reports ready, with `info` (its origin and path) from the child.
+ * With `pipeStdout` the child's stdout is `child.stdout` instead of this process's.
+ */
+export function spawnChild(label, script, env = {}, { nodeArgs = [], pipeStdout = false, readyTimeoutMs = 20_000 } = {}) {
+  const proc = spawn(process.execPath, ['--expose-gc', ...nodeArgs, BENCH_DIR + script], {
+    stdio: ['ignore', pipeStdout ? 'pipe' : 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production', ...env },
   });
   live.add(proc);
@@ -45,6 +58,7 @@ export function spawnChild(label, script, env = {}, readyTimeoutMs = 20_000) {
   const child = {
     label,
     pid: proc.pid,
+    stdout: proc.stdout,
     info: undefined,
     /** One question over IPC; bounded so a wedged child fails the bench instead of hanging it. */
     ask(cmd, timeoutMs = 10_000) {

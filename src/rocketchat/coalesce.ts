@@ -14,9 +14,9 @@ interface Shared<T> {
  */
 export class Coalescer<T> {
   // A null-prototype object, not a Map: with a Map here (one set and one delete per upstream call),
-  // V8 promoted about 700 KB of request objects to the old generation at every scavenge under load,
-  // and scavenges took three times as long; with this object, about 40 KB, as Mercurius
-  // (`node bench/gc.mjs`). Why the Map did that was not pinned down.
+  // V8 promoted several hundred KB of request objects to the old generation at every scavenge under
+  // load, and scavenges took two to three times as long; with this object, about 40 KB, as
+  // Mercurius (`node bench/gc.mjs`). Why the Map did that was not pinned down.
   readonly #inflight: Record<string, Shared<T>> = Object.create(null);
   #size = 0;
 
