@@ -32,15 +32,15 @@ function failing(make: () => GatewayError) {
 
 /** An attempt that never answers, but rejects as soon as it is cancelled (as the client's does). */
 function hanging() {
-  const signals: Cancellation[] = [];
+  const cancellations: Cancellation[] = [];
   const fn = vi.fn(
-    (signal: Cancellation) =>
+    (cancellation: Cancellation) =>
       new Promise<string>((_resolve, reject) => {
-        signals.push(signal);
-        signal.subscribe(() => reject(new DOMException('This operation was aborted', 'AbortError')));
+        cancellations.push(cancellation);
+        cancellation.subscribe(() => reject(new DOMException('This operation was aborted', 'AbortError')));
       }),
   );
-  return { fn, signals };
+  return { fn, cancellations };
 }
 
 
@@ -282,7 +282,7 @@ describe('UpstreamPolicy', () => {
     it('ends a call that never answers with UPSTREAM_TIMEOUT at the deadline, aborting its attempt', async () => {
       // An attempt timeout longer than the deadline: the deadline governs.
       const p = policy({ timeoutMs: 1000 });
-      const { fn, signals } = hanging();
+      const { fn, cancellations } = hanging();
       const startedAt = performance.now();
       const err = await rejection(p.execute(fn));
       const elapsed = performance.now() - startedAt;
@@ -293,24 +293,24 @@ describe('UpstreamPolicy', () => {
       expect(elapsed).toBeGreaterThanOrEqual(OPTIONS.deadlineMs - 10);
       expect(elapsed).toBeLessThan(OPTIONS.deadlineMs + 150);
       expect(fn).toHaveBeenCalledTimes(1);
-      expect(signals[0]?.reason).toBeDefined();
+      expect(cancellations[0]?.reason).toBeDefined();
     });
 
     it('times out each attempt at timeoutMs, retries a timeout once, then answers UPSTREAM_TIMEOUT', async () => {
       const p = policy({ timeoutMs: 40, deadlineMs: 1000, retries: 5 });
-      const { fn, signals } = hanging();
+      const { fn, cancellations } = hanging();
       const startedAt = performance.now();
       const err = await rejection(p.execute(fn));
       const elapsed = performance.now() - startedAt;
       expect(err.code).toBe('UPSTREAM_TIMEOUT');
       expect(err.message).toContain('40 ms');
       expect(fn).toHaveBeenCalledTimes(2);
-      expect(signals.every((s) => s.reason !== undefined)).toBe(true);
+      expect(cancellations.every((s) => s.reason !== undefined)).toBe(true);
       expect(elapsed).toBeGreaterThanOrEqual(75);
       expect(elapsed).toBeLessThan(400);
     });
 
-    it('ends at the deadline even when the attempt ignores its signal', async () => {
+    it('ends at the deadline even when the attempt ignores its cancellation', async () => {
       const p = policy({ deadlineMs: 80 });
       const startedAt = performance.now();
       const err = await rejection(p.execute(() => new Promise<string>(() => undefined)));
@@ -321,9 +321,9 @@ describe('UpstreamPolicy', () => {
     it('counts the deadline across retries and backoffs', async () => {
       const p = policy({ deadlineMs: 120, retries: 5, breakerThreshold: 100, retryBaseDelayMs: 30 });
       const startedAt = performance.now();
-      const starts: { at: number; abortedAtStart: boolean; signal: Cancellation }[] = [];
-      const attempt = vi.fn(async (signal: Cancellation): Promise<string> => {
-        starts.push({ at: performance.now() - startedAt, abortedAtStart: signal.reason !== undefined, signal });
+      const starts: { at: number; cancelledAtStart: boolean; cancellation: Cancellation }[] = [];
+      const attempt = vi.fn(async (cancellation: Cancellation): Promise<string> => {
+        starts.push({ at: performance.now() - startedAt, cancelledAtStart: cancellation.reason !== undefined, cancellation });
         await sleep(30);
         throw unavailable();
       });
@@ -334,13 +334,13 @@ describe('UpstreamPolicy', () => {
       expect(elapsed).toBeLessThan(120 + 150);
       expect(starts.length).toBeGreaterThanOrEqual(2); // it did retry within the deadline
       await sleep(120);
-      // Whatever the retry loop does after the deadline, it never starts upstream work with a live signal.
-      for (const s of starts.filter((x) => x.at >= 125)) expect(s.abortedAtStart).toBe(true);
+      // Whatever the retry loop does after the deadline, it never starts upstream work with a live cancellation.
+      for (const s of starts.filter((x) => x.at >= 125)) expect(s.cancelledAtStart).toBe(true);
     });
 
     it('rejects with "aborted" when the caller aborts, and aborts the attempt', async () => {
       const p = policy();
-      const { fn, signals } = hanging();
+      const { fn, cancellations } = hanging();
       const caller = new AbortController();
       const startedAt = performance.now();
       const result = p.execute(fn, caller.signal);
@@ -349,7 +349,7 @@ describe('UpstreamPolicy', () => {
       expect(performance.now() - startedAt).toBeLessThan(OPTIONS.deadlineMs);
       expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
       expect(err.extensions.upstream).toEqual({ status: null, error: 'aborted' });
-      expect(signals[0]?.reason).toBeDefined();
+      expect(cancellations[0]?.reason).toBeDefined();
       expect(p.breakerState).toBe('closed');
     });
 
