@@ -72,6 +72,19 @@ const EnvSchema = z.object({
     .optional(),
   SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000),
   INTROSPECTION: flag.optional(),
+  MAX_UPSTREAM_CALLS: int(1, 100_000, 120),
+  MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024, 4 * 1024 * 1024),
+  MAX_JSON_DEPTH: int(1, 1000, 20),
+  DOCUMENT_CACHE_BYTES: int(0, 4 * 1024 * 1024 * 1024, 32 * 1024 * 1024),
+  APQ_MEMORY_BYTES: int(0, 4 * 1024 * 1024 * 1024, 8 * 1024 * 1024),
+  APQ_TTL_SECONDS: int(1, 7 * 86_400, 3600),
+  APQ_REDIS_SLOTS: int(1, 10_000_000, 4096),
+  REDIS_TIMEOUT_MS: int(1, 10_000, 50),
+  CACHE_RECHECK_MS: int(0, 86_400_000, 5000),
+  MAX_CONNECTIONS: int(1, 1_000_000, 4096),
+  HTTP_HEADERS_TIMEOUT_MS: int(1, 600_000, 10_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1, 600_000, 65_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(1, 600_000, 30_000),
 });
 
 export interface Config {
@@ -118,6 +131,31 @@ export interface Config {
   redisUrl: string | undefined;
   /** How long shutdown waits for in-flight operations. */
   shutdownGraceMs: number;
+  /** Most Rocket.Chat calls one operation may cause (estimated before execution, counted during it). */
+  maxUpstreamCalls: number;
+  /** Most bytes of upstream data one response may carry. */
+  maxResponseBytes: number;
+  /** Deepest nesting of a visitor's free-form JSON (`livechatData`, `externalIds.metadata`). */
+  maxJsonDepth: number;
+  /** Bytes (estimated) of parsed, validated and compiled documents kept per cache. */
+  documentCacheBytes: number;
+  apq: {
+    /** Bytes of automatic persisted queries kept in process memory (without Redis). */
+    memoryBytes: number;
+    ttlSeconds: number;
+    /** Keys Redis may hold for persisted queries: a fixed table, so a flood overwrites, never grows. */
+    redisSlots: number;
+  };
+  /** Deadline of every Redis command; past it the lookup is a miss. */
+  redisTimeoutMs: number;
+  /** A cached visitor is served only this long after Rocket.Chat last accepted its caller. */
+  cacheRecheckMs: number;
+  http: {
+    maxConnections: number;
+    headersTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    requestTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -180,5 +218,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cacheTtlMs: e.CACHE_TTL_MS,
     redisUrl: e.REDIS_URL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    maxUpstreamCalls: e.MAX_UPSTREAM_CALLS,
+    maxResponseBytes: e.MAX_RESPONSE_BYTES,
+    maxJsonDepth: e.MAX_JSON_DEPTH,
+    documentCacheBytes: e.DOCUMENT_CACHE_BYTES,
+    apq: { memoryBytes: e.APQ_MEMORY_BYTES, ttlSeconds: e.APQ_TTL_SECONDS, redisSlots: e.APQ_REDIS_SLOTS },
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+    cacheRecheckMs: e.CACHE_RECHECK_MS,
+    http: {
+      maxConnections: e.MAX_CONNECTIONS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    },
   };
 }

@@ -30,6 +30,23 @@ describe('loadConfig defaults', () => {
     });
   });
 
+  it('the hardening limits default to their documented values', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      maxUpstreamCalls: 120,
+      maxResponseBytes: 4 * 1024 * 1024,
+      maxJsonDepth: 20,
+      documentCacheBytes: 32 * 1024 * 1024,
+      apq: { memoryBytes: 8 * 1024 * 1024, ttlSeconds: 3600, redisSlots: 4096 },
+      redisTimeoutMs: 50,
+      cacheRecheckMs: 5000,
+      http: { maxConnections: 4096, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000, requestTimeoutMs: 30_000 },
+    });
+    expect(loadConfig({ MAX_UPSTREAM_CALLS: '500', REDIS_TIMEOUT_MS: '20' })).toMatchObject({ maxUpstreamCalls: 500, redisTimeoutMs: 20 });
+    expect(() => loadConfig({ MAX_UPSTREAM_CALLS: '0' })).toThrow(/MAX_UPSTREAM_CALLS/);
+    expect(() => loadConfig({ MAX_CONNECTIONS: 'many' })).toThrow(/MAX_CONNECTIONS/);
+  });
+
   it('does not read process.env when given an explicit env', () => {
     const config = loadConfig({ PORT: '4100' });
     expect(config.port).toBe(4100);
