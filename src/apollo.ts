@@ -11,16 +11,16 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
-import { ErrorCode, GatewayError } from './errors.js';
+import { apolloRequestErrorCode, clip, ErrorCode, GatewayError } from './errors.js';
 import { SEED_VISITOR_ID } from './demo/visitors.js';
-import { gatewayRules, idsLimitPlugin } from './limits.js';
+import { gatewayRules, operationLimitsPlugin } from './limits.js';
 import { operationLog } from './operationLog.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { CacheStore } from './cache/store.js';
-import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
 
 
 /** What Apollo Sandbox opens with: a query that works as soon as the headers hold real credentials. */
@@ -46,7 +46,7 @@ export const PLACEHOLDER_HEADERS = {
 };
 
 export interface ApolloOptions {
-  config: Pick<Config, 'production' | 'introspection' | 'limits' | 'maxIds'>;
+  config: Pick<Config, 'production' | 'introspection' | 'limits' | 'maxIds' | 'maxUpstreamCalls' | 'documentCacheBytes'>;
   /** Headers Sandbox starts with: the demo credentials in demo mode, placeholders otherwise. */
   sandboxHeaders: Record<string, string>;
   schema: GraphQLSchema;
@@ -67,6 +67,7 @@ export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore
     // index.ts owns shutdown; Apollo's own handler would re-raise the signal and kill the process mid-drain.
     stopOnTerminationSignals: false,
     formatError: maskUnexpected,
+    documentStore: documentStore(config.documentCacheBytes),
     // An oversized document stops in the parser: a 400, before any validation or execution work.
     parseOptions: { maxTokens: config.limits.maxTokens },
     validationRules: gatewayRules(config),
@@ -79,7 +80,7 @@ export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       ...(config.production ? [ApolloServerPluginDisableSuggestions()] : []),
-      idsLimitPlugin(config.maxIds),
+      operationLimitsPlugin(config),
       operationLog(metrics),
       config.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
@@ -106,7 +107,13 @@ export function maskUnexpected(formatted: GraphQLFormattedError, error: unknown)
     const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };
   }
-  if (original instanceof GraphQLError) return formatted;
+  if (original instanceof GraphQLError) {
+    const code = formatted.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR ? apolloRequestErrorCode(original.message) : undefined;
+    if (code) return { ...formatted, extensions: { ...formatted.extensions, code } };
+    // Apollo echoes the operation name the client sent, however long.
+    if (formatted.extensions?.code === 'OPERATION_RESOLUTION_FAILURE') return { ...formatted, message: clip(formatted.message, 200) };
+    return formatted;
+  }
   return {
     message: 'Internal server error',
     locations: formatted.locations,
@@ -138,6 +145,25 @@ const requestIdOnErrors: ApolloServerPlugin<GatewayContext> = {
     };
   },
 };
+
+/**
+ * Heap bytes of a parsed document (its AST and the token list its locations keep alive) per byte
+ * of query text, measured with `node --expose-gc` on documents of 0.2 to 14 KiB.
+ */
+const AST_BYTES_PER_QUERY_BYTE = 80;
+
+/**
+ * Apollo's parsed and validated documents, bounded in estimated heap bytes. Apollo's default store
+ * measures a document by `JSON.stringify`, which prints each location as two numbers and so counts
+ * a fraction of what the AST holds: unique documents reached gigabytes within its "30 MiB".
+ */
+function documentStore(maxBytes: number): InMemoryLRUCache<DocumentNode> {
+  return new InMemoryLRUCache<DocumentNode>({
+    maxSize: Math.max(1, maxBytes),
+    maxEntrySize: Math.max(1, maxBytes),
+    sizeCalculation: (document) => Math.max(1, (document.loc?.end ?? 16 * 1024) * AST_BYTES_PER_QUERY_BYTE),
+  });
+}
 
 /** Apollo's persisted-query cache interface over the gateway's store, under its own key prefix. */
 function apqCache(store: CacheStore): KeyValueCache<string> {

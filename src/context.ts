@@ -17,7 +17,7 @@ export interface GatewayContext {
 /** Process-wide parts the per-request context is built from. */
 export interface ContextDeps {
   client: RocketChatClient;
-  config: { maxIds: number; upstream: Pick<Config['upstream'], 'concurrencyPerRequest'> };
+  config: Pick<Config, 'maxIds' | 'maxUpstreamCalls' | 'maxResponseBytes'> & { upstream: Pick<Config['upstream'], 'concurrencyPerRequest'> };
   log: Logger;
   /** Told the size of each DataLoader batch. */
   onBatch?: (size: number) => void;
@@ -80,6 +80,8 @@ class RequestContext implements GatewayContext {
       cancellation: call.cancellation,
       concurrency: deps.config.upstream.concurrencyPerRequest,
       maxIds: deps.config.maxIds,
+      maxUpstreamCalls: deps.config.maxUpstreamCalls,
+      maxResponseBytes: deps.config.maxResponseBytes,
       onBatch: deps.onBatch,
     });
   }

@@ -16,6 +16,9 @@ export const ErrorCode = {
   UPSTREAM_BAD_RESPONSE: 'UPSTREAM_BAD_RESPONSE',
   UPSTREAM_ERROR: 'UPSTREAM_ERROR',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  UPSTREAM_BUDGET_EXCEEDED: 'UPSTREAM_BUDGET_EXCEEDED',
+  RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
+  PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -40,11 +43,19 @@ export class GatewayError extends GraphQLError {
   constructor(
     message: string,
     code: ErrorCode,
-    options: { upstream?: UpstreamDetails; retryAfter?: number; retryable?: boolean; upstreamFault?: boolean } = {},
+    options: {
+      upstream?: UpstreamDetails;
+      retryAfter?: number;
+      retryable?: boolean;
+      upstreamFault?: boolean;
+      /** For a refusal of the whole request: its HTTP status (Apollo takes it out of the answer). */
+      http?: { status: number; headers?: Map<string, string> };
+    } = {},
   ) {
     const extensions: Record<string, unknown> = { code };
     if (options.upstream) extensions.upstream = options.upstream;
     if (options.retryAfter !== undefined) extensions.retryAfter = options.retryAfter;
+    if (options.http) extensions.http = options.http;
     super(message, { extensions });
     this.code = code;
     this.retryable = options.retryable ?? false;
@@ -221,4 +232,57 @@ export function callerAborted(): GatewayError {
   return new GatewayError('The request was aborted by the client.', 'UPSTREAM_UNAVAILABLE', {
     upstream: { status: null, error: 'aborted' },
   });
+}
+
+/**
+ * Refused before execution: the operation names more distinct visitors than one operation may
+ * spend Rocket.Chat calls on. Also raised per field, should execution reach the budget anyway.
+ */
+export function overBudget(calls: number, max: number, { request = true } = {}): GatewayError {
+  return new GatewayError(
+    request
+      ? `This operation could cost up to ${calls} Rocket.Chat calls; at most ${max} are allowed per operation.`
+      : `This operation reached its budget of ${max} Rocket.Chat calls.`,
+    'UPSTREAM_BUDGET_EXCEEDED',
+    request ? { http: { status: 400 } } : {},
+  );
+}
+
+/**
+ * The operation's Rocket.Chat bucket (what its last answers said is left) cannot hold the calls
+ * the operation may need: refused whole, with HTTP 429, rather than spending the rest of the bucket
+ * and failing half-way.
+ */
+export function quotaTooSmall(calls: number, remaining: number, retryAfter: number): GatewayError {
+  return new GatewayError(
+    `This operation may need ${calls} Rocket.Chat calls, and Rocket.Chat allows ${remaining} more before its window reopens.`,
+    'RATE_LIMITED',
+    { retryAfter, http: { status: 429, headers: new Map([['retry-after', String(retryAfter)]]) } },
+  );
+}
+
+/** The answer would carry more upstream data than MAX_RESPONSE_BYTES: this field is not served. */
+export function responseTooLarge(maxBytes: number): GatewayError {
+  return new GatewayError(
+    `The response is over its limit of ${maxBytes} bytes; ask for fewer visitors per operation.`,
+    'RESPONSE_TOO_LARGE',
+  );
+}
+
+/**
+ * Apollo Server raises some request errors without a code (which it then answers as
+ * INTERNAL_SERVER_ERROR, and which this gateway would mask as a bug). They are the client's
+ * mistakes, so each gets its own code here. Apollo's message is the only way to tell them apart.
+ */
+const APOLLO_REQUEST_ERRORS: Readonly<Record<string, ErrorCode>> = Object.assign(Object.create(null), {
+  'provided sha does not match query': ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
+});
+
+export function apolloRequestErrorCode(message: string): ErrorCode | undefined {
+  return APOLLO_REQUEST_ERRORS[message];
+}
+
+/** Client-chosen text echoed back (an operation name in an error) stays short. */
+export function clip(text: string, max = 64): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

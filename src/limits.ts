@@ -7,16 +7,19 @@ import {
   GraphQLError,
   Kind,
   NoSchemaIntrospectionCustomRule,
-  visit,
   type ArgumentNode,
   type ASTVisitor,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type OperationDefinitionNode,
   type SelectionSetNode,
+  type ValueNode,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
 import type { Config } from './config.js';
+import type { GatewayContext } from './context.js';
+import { overBudget } from './errors.js';
 
 /**
  * Operation limits, enforced while validating, before anything executes: a refused operation
@@ -70,26 +73,37 @@ export function limitRules(limits: Limits): ValidationRule[] {
 
 /**
  * Each root field can start upstream work, so their number is bounded on its own, counting fields
- * reached through fragments and inline fragments at the root too.
+ * reached through fragments and inline fragments at the root too. Each fragment is counted once per
+ * document and its count reused at every spread: counted afresh per spread, a chain of fragments
+ * that each spread the next twice doubles the work per link (23 links froze the process for 14 s).
  */
 export function maxRootFieldsRule(max: number): ValidationRule {
   return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const def of context.getDocument().definitions) {
-      if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    }
-    const count = (set: SelectionSetNode, seen: Set<string>): number =>
-      set.selections.reduce((n, sel) => {
-        if (sel.kind === Kind.FIELD) return n + (sel.name.value.startsWith('__') ? 0 : 1);
-        if (sel.kind === Kind.INLINE_FRAGMENT) return n + count(sel.selectionSet, seen);
-        const name = sel.name.value;
-        const fragment = fragments.get(name);
-        if (!fragment || seen.has(name)) return n;
-        return n + count(fragment.selectionSet, new Set([...seen, name]));
-      }, 0);
+    const fragments = fragmentsOf(context.getDocument());
+    // 0 while a fragment is being counted: a cycle (refused by NoFragmentCyclesRule) adds nothing.
+    const counted = new Map<string, number>();
+    const count = (set: SelectionSetNode): number => {
+      let n = 0;
+      for (const sel of set.selections) {
+        if (sel.kind === Kind.FIELD) n += sel.name.value.startsWith('__') ? 0 : 1;
+        else if (sel.kind === Kind.INLINE_FRAGMENT) n += count(sel.selectionSet);
+        else n += fragmentCount(sel.name.value);
+      }
+      return n;
+    };
+    const fragmentCount = (name: string): number => {
+      const known = counted.get(name);
+      if (known !== undefined) return known;
+      const fragment = fragments.get(name);
+      if (!fragment) return 0;
+      counted.set(name, 0);
+      const n = count(fragment.selectionSet);
+      counted.set(name, n);
+      return n;
+    };
     return {
       OperationDefinition(operation) {
-        const found = count(operation.selectionSet, new Set());
+        const found = count(operation.selectionSet);
         if (found > max) {
           context.reportError(new GraphQLError(`Root field limit of ${max} exceeded, found ${found}.`, { nodes: [operation] }));
         }
@@ -98,55 +112,162 @@ export function maxRootFieldsRule(max: number): ValidationRule {
   };
 }
 
-/** Every `ids` argument of a `visitors` field in the document (the only field that fans out). */
-export function idsArguments(document: DocumentNode): ArgumentNode[] {
-  const found: ArgumentNode[] = [];
-  visit(document, {
-    Field(node) {
-      const arg = node.name.value === 'visitors' ? node.arguments?.find((a) => a.name.value === 'ids') : undefined;
-      if (arg) found.push(arg);
-    },
-  });
-  return found;
-}
-
-/** The MAX_IDS refusal for the first `ids` argument over the limit, once variables are known. */
-export function tooManyIds(args: readonly ArgumentNode[], variables: Record<string, unknown> | undefined, maxIds: number): GraphQLError | undefined {
-  for (const arg of args) {
-    const value = arg.value;
-    const count =
-      value.kind === Kind.LIST ? value.values.length : value.kind === Kind.VARIABLE ? lengthOf(variables?.[value.name.value]) : 1;
-    if (count > maxIds) {
-      return new GraphQLError(`visitors(ids) takes at most ${maxIds} ids; got ${count}.`, {
-        nodes: [arg],
-        extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
-      });
-    }
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION && !fragments.has(def.name.value)) fragments.set(def.name.value, def);
   }
-  return undefined;
+  return fragments;
 }
 
 /**
- * `visitors(ids)` longer than MAX_IDS is refused once variables are known, before execution, with
- * HTTP 400: one operation must not fan out into hundreds of Rocket.Chat calls.
+ * The fields that call Rocket.Chat, and the argument that names what they ask for. Within one
+ * operation the per-request loader asks for each distinct visitor once, so what an operation can
+ * cost is the number of distinct ids across all of these, through every alias and fragment.
  */
-export function idsLimitPlugin(maxIds: number): ApolloServerPlugin {
-  // Apollo reuses one DocumentNode per query text, so each document is walked once, not per request.
-  const cache = new WeakMap<DocumentNode, ArgumentNode[]>();
+const UPSTREAM_FIELDS: Readonly<Record<string, { argument: string; list: boolean }>> = Object.assign(Object.create(null), {
+  visitor: { argument: 'id', list: false },
+  visitors: { argument: 'ids', list: true },
+});
+
+/** One argument that names visitor ids, as written in the document. */
+export interface IdsSource {
+  argument: ArgumentNode;
+  /** `visitors(ids)`: bounded by MAX_IDS on its own. */
+  list: boolean;
+}
+
+/** What an operation's refusal or admission depends on, found once per operation (see operationDemand). */
+export interface OperationDemand {
+  sources: readonly IdsSource[];
+  /** Variable defaults, which stand in for variables the request leaves out. */
+  defaults: ReadonlyMap<string, ValueNode>;
+}
+
+/**
+ * Every argument of `operation` (through its fragments) that names visitor ids. Each fragment is
+ * walked once per operation, however often it is spread: ids form a set, so a second walk would
+ * add nothing.
+ */
+export function operationDemand(document: DocumentNode, operation: OperationDefinitionNode): OperationDemand {
+  const fragments = fragmentsOf(document);
+  const walked = new Set<string>();
+  const sources: IdsSource[] = [];
+  const walk = (set: SelectionSetNode) => {
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) {
+        const upstream = UPSTREAM_FIELDS[sel.name.value];
+        const argument = upstream && sel.arguments?.find((a) => a.name.value === upstream.argument);
+        if (argument) sources.push({ argument, list: upstream.list });
+        if (sel.selectionSet) walk(sel.selectionSet);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        walk(sel.selectionSet);
+      } else if (!walked.has(sel.name.value)) {
+        walked.add(sel.name.value);
+        const fragment = fragments.get(sel.name.value);
+        if (fragment) walk(fragment.selectionSet);
+      }
+    }
+  };
+  walk(operation.selectionSet);
+  const defaults = new Map<string, ValueNode>();
+  for (const def of operation.variableDefinitions ?? []) if (def.defaultValue) defaults.set(def.variable.name.value, def.defaultValue);
+  return { sources, defaults };
+}
+
+/** The limits an operation is held to once its variables are known. */
+export interface DemandLimits {
+  maxIds: number;
+  maxUpstreamCalls: number;
+}
+
+/**
+ * Before execution: refuses `visitors(ids)` over MAX_IDS and any operation whose distinct ids are
+ * more than MAX_UPSTREAM_CALLS, with HTTP 400 and no upstream call; otherwise says how many calls
+ * the operation can cost at most (an upper bound: cached and failed ids cost less).
+ */
+export function checkDemand(
+  demand: OperationDemand,
+  variables: Record<string, unknown> | null | undefined,
+  limits: DemandLimits,
+): { calls: number } | { refusal: GraphQLError } {
+  if (demand.sources.length === 0) return { calls: 0 };
+  const ids = new Set<string>();
+  for (const source of demand.sources) {
+    const named = collectIds(source.argument.value, variables, demand.defaults, ids);
+    if (source.list && named > limits.maxIds) {
+      return {
+        refusal: new GraphQLError(`visitors(ids) takes at most ${limits.maxIds} ids; got ${named}.`, {
+          nodes: [source.argument],
+          extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+        }),
+      };
+    }
+  }
+  if (ids.size > limits.maxUpstreamCalls) return { refusal: overBudget(ids.size, limits.maxUpstreamCalls) };
+  return { calls: ids.size };
+}
+
+/** Adds the ids `value` names to `into`; returns how many it names (duplicates included). */
+function collectIds(
+  value: ValueNode,
+  variables: Record<string, unknown> | null | undefined,
+  defaults: ReadonlyMap<string, ValueNode>,
+  into: Set<string>,
+): number {
+  switch (value.kind) {
+    case Kind.STRING:
+    case Kind.INT:
+      into.add(value.value);
+      return 1;
+    case Kind.LIST: {
+      let n = 0;
+      for (const item of value.values) n += collectIds(item, variables, defaults, into);
+      return n;
+    }
+    case Kind.VARIABLE: {
+      const name = value.name.value;
+      const given = variables && Object.hasOwn(variables, name) ? variables[name] : undefined;
+      if (given !== undefined) return collectRuntimeIds(given, into);
+      const fallback = defaults.get(name);
+      // A default is a constant (no variables inside), so this cannot recurse through variables.
+      return fallback ? collectIds(fallback, undefined, defaults, into) : 0;
+    }
+    default:
+      return 0;
+  }
+}
+
+function collectRuntimeIds(value: unknown, into: Set<string>): number {
+  if (typeof value === 'string' || typeof value === 'number') {
+    into.add(String(value));
+    return 1;
+  }
+  if (!Array.isArray(value)) return 0;
+  for (const item of value) if (typeof item === 'string' || typeof item === 'number') into.add(String(item));
+  return value.length;
+}
+
+/**
+ * The gateway's checks once an operation's variables are known, before execution: MAX_IDS, the
+ * upstream-call budget, and what Rocket.Chat said is left of the caller's rate-limit bucket.
+ */
+export function operationLimitsPlugin(limits: DemandLimits): ApolloServerPlugin<GatewayContext> {
+  // Apollo reuses one DocumentNode per query text, so each operation is walked once, not per request.
+  const demands = new WeakMap<OperationDefinitionNode, OperationDemand>();
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, request }) {
-          let args = cache.get(document);
-          if (!args) cache.set(document, (args = idsArguments(document)));
-          const refusal = tooManyIds(args, request.variables, maxIds);
+        async didResolveOperation({ document, operation, request, contextValue }) {
+          if (!operation) return;
+          let demand = demands.get(operation);
+          if (!demand) demands.set(operation, (demand = operationDemand(document, operation)));
+          const checked = checkDemand(demand, request.variables, limits);
+          if ('refusal' in checked) throw checked.refusal;
+          const refusal = contextValue.visitors.admit(checked.calls);
           if (refusal) throw refusal;
         },
       };
     },
   };
-}
-
-function lengthOf(value: unknown): number {
-  return Array.isArray(value) ? value.length : 1;
 }

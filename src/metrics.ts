@@ -20,6 +20,7 @@ export class GatewayMetrics {
   readonly #upstreamSeconds: Histogram<'status_class'>;
   readonly #batchSize: Histogram;
   readonly #cache: Counter<'result'>;
+  readonly #refusals: Counter<'limit'>;
   readonly #names = new Set<string>();
   readonly #operationChildren = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
   readonly #upstreamChildren = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
@@ -62,6 +63,12 @@ export class GatewayMetrics {
       name: 'gateway_cache_lookups_total',
       help: 'Shared visitor cache lookups by result (hit, miss).',
       labelNames: ['result'],
+      registers,
+    });
+    this.#refusals = new Counter({
+      name: 'gateway_limit_refusals_total',
+      help: 'Operations (or, for connections, sockets) a limit refused: upstream_calls, response_bytes, rate_limit, connections.',
+      labelNames: ['limit'],
       registers,
     });
     const breakerState = options.breakerState;
@@ -107,6 +114,18 @@ export class GatewayMetrics {
     this.#batchSize.observe(size);
   }
 
+  /** An operation an error code of `codes` names a limit for: counted once per limit. */
+  refusals(codes: readonly string[]): void {
+    for (const code of codes) {
+      const limit = LIMIT_OF_CODE[code];
+      if (limit) this.#refusals.inc({ limit });
+    }
+  }
+
+  connectionDropped(): void {
+    this.#refusals.inc({ limit: 'connections' });
+  }
+
   cacheLookup(hit: boolean): void {
     this.#cache.inc({ result: hit ? 'hit' : 'miss' });
   }
@@ -125,5 +144,12 @@ export class GatewayMetrics {
 export function statusClass(status: number): string {
   return status === 429 ? '429' : (STATUS_CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`);
 }
+
+/** The error codes that mean a limit of the gateway's own refused (part of) an operation. */
+const LIMIT_OF_CODE: Readonly<Record<string, string>> = Object.assign(Object.create(null), {
+  UPSTREAM_BUDGET_EXCEEDED: 'upstream_calls',
+  RESPONSE_TOO_LARGE: 'response_bytes',
+  RATE_LIMITED: 'rate_limit',
+});
 
 const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayContext } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
+import { clip } from './errors.js';
 
 export interface OperationRecord {
   operationName: string | null;
@@ -19,10 +20,12 @@ export function recordOperation(context: GatewayContext | undefined, metrics: Ga
   const codes = record.codes.length === 0 ? [] : [...new Set(record.codes.map((c) => String(c ?? 'UNKNOWN')))];
   const outcome = codes.length === 0 ? 'ok' : 'error';
   metrics?.operation(record.operationName, outcome, record.seconds);
+  if (codes.length) metrics?.refusals(codes);
   if (!context?.logs('info')) return;
   context.log.info(
     {
-      operationName: record.operationName,
+      // The client chose it: a log line must not grow with it.
+      operationName: record.operationName === null ? null : clip(record.operationName, 128),
       durationMs: Math.round(record.seconds * 100_000) / 100,
       upstreamCalls: context.visitors?.upstreamCalls ?? 0,
       httpStatus: record.httpStatus,

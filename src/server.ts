@@ -124,6 +124,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
             ? 'application/graphql-response+json; charset=utf-8'
             : 'application/json; charset=utf-8',
         'content-length': Buffer.byteLength(answer.body),
+        ...(answer.headers && Object.fromEntries(answer.headers)),
       });
       res.end(answer.body);
       return;
@@ -160,7 +161,16 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   // Requests being answered; shutdown waits for these, not for idle keep-alive sockets.
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
+  const server = createServer(
+    {
+      // Longer than a load balancer's idle timeout (60 s on the common ones), so the balancer, not
+      // the gateway, closes idle keep-alive connections and never sends on one being closed.
+      keepAliveTimeout: config.http.keepAliveTimeoutMs,
+      // A connection that has not sent its headers by then is dropped: idle sockets cannot pile up.
+      headersTimeout: config.http.headersTimeoutMs,
+      requestTimeout: config.http.requestTimeoutMs,
+    },
+    (req, res) => {
     inFlight++;
     res.once('close', () => {
       if (--inFlight === 0) drained?.();
@@ -211,6 +221,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     });
   });
 
+  // Past this many open sockets Node closes each new one at once, so file descriptors stay for the
+  // callers already connected; a refused client sees its connection reset and can retry elsewhere.
+  server.maxConnections = config.http.maxConnections;
+  server.on('drop', () => metrics.connectionDropped());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

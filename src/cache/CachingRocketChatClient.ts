@@ -53,6 +53,10 @@ export class CachingRocketChatClient implements RocketChatClient {
     }
   }
 
+  admit(calls: number, options: CallOptions): GatewayError | undefined {
+    return this.#inner.admit?.(calls, options);
+  }
+
   serverInfo(signal?: AbortSignal): Promise<ServerInfoResponse> {
     return this.#inner.serverInfo(signal);
   }

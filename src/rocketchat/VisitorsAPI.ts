@@ -1,9 +1,10 @@
 import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
-import { badUserInput, missingCredentials } from '../errors.js';
+import { badUserInput, missingCredentials, overBudget, responseTooLarge, type GatewayError } from '../errors.js';
 import type { Cancellation } from './cancellation.js';
 import { type CallOptions, type Credentials, type RocketChatClient } from './client.js';
 import type { WireVisitor } from './models.js';
+import { wireSize } from './wireSize.js';
 
 /** Rocket.Chat ids are Meteor ids or ObjectIds; anything else is refused before it costs a call. */
 export const VISITOR_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -20,6 +21,10 @@ export interface VisitorsAPIOptions {
   /** Upstream calls one operation may have in flight at once. */
   concurrency: number;
   maxIds: number;
+  /** Most ids this operation may hand to the client (the second line behind the estimate in limits.ts). */
+  maxUpstreamCalls: number;
+  /** Most bytes of upstream JSON the operation's answer may carry, counted per visitor served. */
+  maxResponseBytes: number;
   /** Told the size of each batch (for metrics). */
   onBatch?: (size: number) => void;
 }
@@ -32,11 +37,25 @@ export interface VisitorsAPIOptions {
 export class VisitorsAPI {
   readonly #loader: DataLoader<string, WireVisitor>;
   readonly #options: VisitorsAPIOptions;
+  readonly #call: CallOptions | undefined;
   #upstreamCalls = 0;
+  #responseBytes = 0;
 
   constructor(options: VisitorsAPIOptions) {
     this.#options = options;
+    const { credentials, requestId, clientIp, cancellation } = options;
+    this.#call = 'refused' in credentials ? undefined : { credentials, requestId, clientIp, cancellation };
     this.#loader = new DataLoader((ids) => this.#fetchAll(ids));
+  }
+
+  /**
+   * Before execution, with the most calls the operation can cost: refuses it when Rocket.Chat's
+   * bucket for this caller cannot hold them (RATE_LIMITED), else reserves them from that bucket.
+   * A caller without credentials costs nothing, so is always admitted (and refused per field).
+   */
+  admit(calls: number): GatewayError | undefined {
+    if (calls === 0 || !this.#call) return undefined;
+    return this.#options.client.admit?.(calls, this.#call);
   }
 
   /** Calls this operation handed to the client (shared or cached ones included). */
@@ -47,8 +66,20 @@ export class VisitorsAPI {
   /** One visitor; rejects with a catalogue error (NOT_FOUND, FORBIDDEN, …). */
   load(id: string): Promise<WireVisitor> {
     const refused = this.#refuse(id);
-    return refused ? Promise.reject(refused) : this.#loader.load(id);
+    return refused ? Promise.reject(refused) : this.#loader.load(id).then(this.#served);
   }
+
+  /**
+   * Counts each visitor into the response as it is served, every time it is served: one upstream
+   * call can stand for many copies in the answer (aliases, repeated ids), and the answer must stay
+   * bounded in bytes however few calls it cost.
+   */
+  readonly #served = (visitor: WireVisitor): WireVisitor => {
+    const bytes = wireSize(visitor);
+    if (this.#responseBytes + bytes > this.#options.maxResponseBytes) throw responseTooLarge(this.#options.maxResponseBytes);
+    this.#responseBytes += bytes;
+    return visitor;
+  };
 
   /**
    * The visitors in order, with an Error in place of each that failed, so that each failure lands
@@ -73,16 +104,26 @@ export class VisitorsAPI {
 
   /** DataLoader's contract: one value or one Error per id, in the ids' order. */
   async #fetchAll(ids: readonly string[]): Promise<(WireVisitor | Error)[]> {
-    const { client, requestId, clientIp, cancellation, concurrency } = this.#options;
-    const credentials = this.#options.credentials as Credentials;
-    const call: CallOptions = { credentials, requestId, clientIp, cancellation };
-    this.#upstreamCalls += ids.length;
-    this.#options.onBatch?.(ids.length);
+    const { client, concurrency, maxUpstreamCalls } = this.#options;
+    const call = this.#call!;
+    // The estimate before execution should make this unreachable; if it was wrong, the ids past
+    // the budget fail here instead of reaching Rocket.Chat.
+    const allowed = Math.max(0, maxUpstreamCalls - this.#upstreamCalls);
+    const within = ids.length <= allowed ? ids : ids.slice(0, allowed);
+    this.#upstreamCalls += within.length;
+    this.#options.onBatch?.(within.length);
     const fetch = (id: string) => client.getVisitor(id, call).catch(toError);
     // Most operations ask for one id; a limiter only earns its cost when the batch is wider than it.
-    if (ids.length <= concurrency) return Promise.all(ids.map(fetch));
-    const limit = pLimit(concurrency);
-    return Promise.all(ids.map((id) => limit(() => fetch(id))));
+    let fetched: Promise<(WireVisitor | Error)[]>;
+    if (within.length <= concurrency) fetched = Promise.all(within.map(fetch));
+    else {
+      const limit = pLimit(concurrency);
+      fetched = Promise.all(within.map((id) => limit(() => fetch(id))));
+    }
+    if (within === ids) return fetched;
+    const results = await fetched;
+    for (let i = within.length; i < ids.length; i++) results.push(overBudget(maxUpstreamCalls, maxUpstreamCalls, { request: false }));
+    return results;
   }
 }
 

@@ -5,6 +5,7 @@ import {
   errorFromResponse,
   errorFromTransport,
   GatewayError,
+  quotaTooSmall,
   rateLimitedLocally,
   upstreamTimeout,
 } from '../errors.js';
@@ -15,6 +16,7 @@ import type { ServerInfoResponse, WireErrorBody, WireVisitor } from './models.js
 import { RateLimitMemory } from './rateLimits.js';
 import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from './resilience.js';
 import { parseVisitorsInfo } from './validate.js';
+import { recordWireSize } from './wireSize.js';
 
 /** A caller's Rocket.Chat credentials, exactly as the caller sent them. */
 export interface Credentials {
@@ -36,6 +38,11 @@ export interface CallOptions {
 /** The edge the rest of the gateway depends on; tests swap the upstream behind it. */
 export interface RocketChatClient {
   getVisitor(id: string, options: CallOptions): Promise<WireVisitor>;
+  /**
+   * Before an operation that may make up to `calls` visitor calls for this caller: a RATE_LIMITED
+   * refusal when Rocket.Chat's bucket is known to hold fewer, else undefined (and the calls reserved).
+   */
+  admit?(calls: number, options: CallOptions): GatewayError | undefined;
   /** Rocket.Chat's version from `/api/info`; rejects while the breaker is open (readiness). */
   serverInfo(signal?: AbortSignal): Promise<ServerInfoResponse>;
   /** The circuit breaker's state, where the client has one (for readiness and metrics). */
@@ -60,6 +67,8 @@ interface UpstreamAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** Length of the body on the wire. */
+  bytes: number;
 }
 
 /**
@@ -105,9 +114,19 @@ export class HttpRocketChatClient implements RocketChatClient {
     return this.#policy;
   }
 
+  /** What the gateway knows of Rocket.Chat's rate-limit windows (shared between replicas by the cache layer). */
+  get rateLimits(): RateLimitMemory {
+    return this.#rateLimits;
+  }
+
+  admit(calls: number, options: CallOptions): GatewayError | undefined {
+    const refused = this.#rateLimits.admit(rateLimitBucket(options), calls);
+    return refused && quotaTooSmall(calls, refused.remaining, refused.retryAfter);
+  }
+
   getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
     const { credentials, clientIp, requestId } = options;
-    const bucket = `${clientIp ?? ''}|${credentials.userId}`;
+    const bucket = rateLimitBucket(options);
     const wait = this.#rateLimits.retryAfter(bucket);
     if (wait !== undefined) return Promise.reject(rateLimitedLocally(wait));
 
@@ -120,8 +139,11 @@ export class HttpRocketChatClient implements RocketChatClient {
     if (requestId) headers['x-request-id'] = requestId;
     if (clientIp) headers['x-real-ip'] = clientIp;
     const interpret = (answer: UpstreamAnswer): WireVisitor => {
+      this.#rateLimits.observe(bucket, answer.headers);
       try {
-        return parseVisitorsInfo(answer.status, answer.headers, answer.body);
+        const visitor = parseVisitorsInfo(answer.status, answer.headers, answer.body);
+        recordWireSize(visitor, answer.bytes);
+        return visitor;
       } catch (err) {
         if (err instanceof GatewayError && err.code === 'RATE_LIMITED') {
           this.#rateLimits.remember(bucket, Number(err.extensions.retryAfter ?? 0));
@@ -133,7 +155,10 @@ export class HttpRocketChatClient implements RocketChatClient {
     // the token itself: tokens are visible ASCII (context.ts), so the newlines keep the parts apart.
     const key = `${credentials.userId}\n${credentials.authToken}\n${id}`;
     return this.#inflight.run(key, options.cancellation, (shared) =>
-      this.#policy.execute((attempt) => this.#get(path, headers, attempt, interpret), shared),
+      this.#policy.execute((attempt) => {
+        this.#rateLimits.spend(bucket);
+        return this.#get(path, headers, attempt, interpret);
+      }, shared),
     );
   }
 
@@ -166,6 +191,11 @@ export class HttpRocketChatClient implements RocketChatClient {
       );
     });
   }
+}
+
+/** Rocket.Chat's limiter counts per client IP; the user is in the key because some users bypass it. */
+function rateLimitBucket({ clientIp, credentials }: CallOptions): string {
+  return `${clientIp ?? ''}|${credentials.userId}`;
 }
 
 /**
@@ -234,7 +264,8 @@ class AttemptHandler<T> implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     const status = this.#status;
     const chunks = this.#chunks;
-    const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+    const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const text = buffer.toString('utf8');
     let body: unknown;
     try {
       body = text === '' ? undefined : JSON.parse(text);
@@ -244,7 +275,7 @@ class AttemptHandler<T> implements Dispatcher.DispatchHandler {
     }
     let value: T;
     try {
-      value = this.#interpret({ status, headers: this.#headers, body });
+      value = this.#interpret({ status, headers: this.#headers, body, bytes: buffer.length });
     } catch (err) {
       return this.#fail(err);
     }

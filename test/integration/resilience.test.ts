@@ -138,19 +138,50 @@ describe('retries', () => {
 
 describe('rate limits', () => {
   it('answers RATE_LIMITED from 429 and then fails fast without spending upstream quota', async () => {
-    const upstream = await demo({ record: true, rateLimit: { limit: 2, windowMs: 60_000 } });
+    // Rocket.Chat's 429 carries X-RateLimit-Reset (epoch ms) and no Retry-After; the 200s before it
+    // say nothing of the bucket here, so the 429 is the first the gateway learns of it.
+    const upstream = await fake((_req, n) =>
+      n < 3
+        ? SEED_REPLY
+        : { status: 429, headers: { 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Date.now() + 60_000) }, body: { success: false, error: 'error-too-many-requests' } },
+    );
     const gateway = await gatewayFor(upstream.url);
     expect((await gateway.post(ONE, DEMO_HEADERS)).body.errors).toBeUndefined();
     expect((await gateway.post(many([SEED_VISITOR_ID, 'x1']), DEMO_HEADERS)).body.data!.visitors[0]).toEqual({ id: SEED_VISITOR_ID });
     const limited = await gateway.post(ONE, DEMO_HEADERS);
     expect(limited.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', upstream: { status: 429 } });
     expect(limited.body.errors![0]!.extensions!.retryAfter).toBeGreaterThan(55);
-    expect(upstream.calls).toBe(3);
+    expect(upstream.calls).toBe(4);
     for (let i = 0; i < 5; i++) {
       const again = await gateway.post(ONE, DEMO_HEADERS);
       expect(again.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED' });
       expect(again.body.errors![0]!.extensions!.retryAfter).toBeGreaterThan(55);
     }
+    expect(upstream.calls).toBe(4);
+  });
+
+  it('refuses up front an operation that needs more calls than the bucket has left, and spends none of it', async () => {
+    const upstream = await demo({ record: true, rateLimit: { limit: 3, windowMs: 60_000 } });
+    const gateway = await gatewayFor(upstream.url);
+    expect((await gateway.post(ONE, DEMO_HEADERS)).body.errors).toBeUndefined();
+    expect(upstream.calls).toBe(1);
+
+    // Two left; three distinct ids cannot fit: refused whole, before any call, as HTTP 429.
+    const refused = await gateway.post(many([SEED_VISITOR_ID, 'x1', 'x2']), DEMO_HEADERS);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(55);
+    expect(refused.body.data).toBeUndefined();
+    expect(refused.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(refused.body.errors![0]!.extensions!.retryAfter).toBeGreaterThan(55);
+    expect(upstream.calls).toBe(1);
+
+    // What does fit still runs and spends the rest; after that nothing reaches Rocket.Chat.
+    const fits = await gateway.post(many([SEED_VISITOR_ID, 'x1']), DEMO_HEADERS);
+    expect(fits.status).toBe(200);
+    expect(fits.body.data!.visitors[0]).toEqual({ id: SEED_VISITOR_ID });
+    expect(upstream.calls).toBe(3);
+    const spent = await gateway.post(ONE, DEMO_HEADERS);
+    expect(spent.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED' });
     expect(upstream.calls).toBe(3);
   });
 

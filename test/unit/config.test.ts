@@ -36,7 +36,7 @@ describe('loadConfig defaults', () => {
       maxUpstreamCalls: 120,
       maxResponseBytes: 4 * 1024 * 1024,
       maxJsonDepth: 20,
-      documentCacheBytes: 32 * 1024 * 1024,
+      documentCacheBytes: 64 * 1024 * 1024,
       apq: { memoryBytes: 8 * 1024 * 1024, ttlSeconds: 3600, redisSlots: 4096 },
       redisTimeoutMs: 50,
       cacheRecheckMs: 5000,

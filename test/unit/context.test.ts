@@ -105,7 +105,7 @@ function fakeDeps(): { deps: ContextDeps; calls: RecordedCall[] } {
   };
   const deps: ContextDeps = {
     client,
-    config: { maxIds: 100, upstream: { concurrencyPerRequest: 5 } },
+    config: { maxIds: 100, maxUpstreamCalls: 120, maxResponseBytes: 4 * 1024 * 1024, upstream: { concurrencyPerRequest: 5 } },
     log: createLogger('silent'),
   };
   return { deps, calls };

@@ -8,7 +8,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { loadConfig } from '../../src/config.js';
-import { limitRules, maxRootFieldsRule, type Limits } from '../../src/limits.js';
+import { checkDemand, gatewayRules, limitRules, maxRootFieldsRule, operationDemand, type Limits } from '../../src/limits.js';
 import { buildSchema } from '../../src/schema.js';
 
 const schema: GraphQLSchema = buildSchema();
@@ -218,6 +218,35 @@ describe('limitRules', () => {
     });
   });
 
+  describe('linear in the document', () => {
+    // Each fragment spreads the next twice: walked afresh at every spread, the work doubles per
+    // link (23 links froze the old root-field rule for 14 s); 2000 tokens allow about 180 links.
+    const chain = (links: number, on: 'Query' | 'Visitor') => {
+      let q = on === 'Query' ? '{ ...F0 }' : '{ visitor(id: "a") { ...F0 } }';
+      for (let i = 0; i < links; i++) q += ` fragment F${i} on ${on} { ${on === 'Visitor' ? 'name ' : ''}...F${i + 1} ...F${i + 1} }`;
+      return `${q} fragment F${links} on ${on} { ${on === 'Query' ? 'visitor(id: "a") { id }' : 'id'} }`;
+    };
+
+    it('counts root fields through a doubling fragment chain without expanding it', () => {
+      const doc = parse(chain(30, 'Query'));
+      const started = performance.now();
+      const found = validate(schema, doc, [maxRootFieldsRule(20)]).map((e) => e.message);
+      expect(performance.now() - started).toBeLessThan(1000);
+      // One field, reached through 2^30 paths: the count multiplies, the work does not.
+      expect(found).toEqual([`Root field limit of 20 exceeded, found ${2 ** 30}.`]);
+    });
+
+    it('validates the longest chains the token limit allows, with every gateway rule, quickly', () => {
+      for (const [links, on] of [[180, 'Query'], [120, 'Visitor']] as const) {
+        const doc = parse(chain(links, on), { maxTokens: DEFAULTS.maxTokens });
+        const started = performance.now();
+        const found = validate(schema, doc, [...specifiedRules, ...gatewayRules({ limits: DEFAULTS, introspection: true })]);
+        expect(performance.now() - started).toBeLessThan(1000);
+        expect(found.length).toBeGreaterThan(0);
+      }
+    });
+  });
+
   describe('maxTokens (parser option)', () => {
     // { visitor ( id : "a" ) { id } } is 11 tokens (<SOF> and <EOF> are not counted).
     const elevenTokens = '{ visitor(id: "a") { id } }';
@@ -244,5 +273,63 @@ describe('limitRules', () => {
       const above = `{ ${'__typename '.repeat(1999)}}`;
       expect(() => parse(above, { maxTokens: DEFAULTS.maxTokens })).toThrow(/^Syntax Error/);
     });
+  });
+});
+
+describe('the upstream-call budget (operationDemand + checkDemand)', () => {
+  const LIMITS = { maxIds: 100, maxUpstreamCalls: 120 };
+  const demandOf = (query: string) => {
+    const doc = parse(query);
+    const operation = doc.definitions.find((d) => d.kind === 'OperationDefinition');
+    if (!operation || operation.kind !== 'OperationDefinition') throw new Error('no operation');
+    return operationDemand(doc, operation);
+  };
+  const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => `"v${from + i}"`).join(' ');
+
+  it('counts distinct ids across fields, aliases and fragments', () => {
+    const demand = demandOf(`query($one: ID!, $list: [ID!]!) {
+      a: visitor(id: "x") { id } b: visitor(id: "x") { id } c: visitor(id: $one) { id }
+      visitors(ids: $list) { id } ...F
+    } fragment F on Query { d: visitors(ids: ["x", "y", $one]) { id } }`);
+    expect(checkDemand(demand, { one: 'z', list: ['x', 'w', 'w'] }, LIMITS)).toEqual({ calls: 4 });
+  });
+
+  it('refuses the 1,601-call operation before any call: 15 aliases of 100 distinct ids, one more, one visitor', () => {
+    const fields = Array.from({ length: 15 }, (_, k) => `a${k}: visitors(ids: [${ids(k * 100, 100)}]) { id }`).join(' ');
+    const demand = demandOf(`{ ${fields} more: visitors(ids: [${ids(1500, 100)}]) { id } one: visitor(id: "last") { id } }`);
+    const checked = checkDemand(demand, {}, LIMITS);
+    expect('refusal' in checked && checked.refusal.extensions).toMatchObject({ code: 'UPSTREAM_BUDGET_EXCEEDED', http: { status: 400 } });
+    expect('refusal' in checked && checked.refusal.message).toMatch(/1601 Rocket.Chat calls; at most 120/);
+  });
+
+  it('lets a console ask for 100 visitors and a few more at once', () => {
+    const demand = demandOf(`{ visitors(ids: [${ids(0, 100)}]) { id } a: visitor(id: "v1") { id } b: visitor(id: "extra") { id } }`);
+    expect(checkDemand(demand, {}, LIMITS)).toEqual({ calls: 101 });
+  });
+
+  it('walks a fragment spread many times only once', () => {
+    let q = '{ ...F0 }';
+    for (let i = 0; i < 40; i++) q += ` fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`;
+    const demand = demandOf(`${q} fragment F40 on Query { visitor(id: "only") { id } }`);
+    expect(demand.sources).toHaveLength(1);
+    expect(checkDemand(demand, {}, LIMITS)).toEqual({ calls: 1 });
+  });
+
+  it('holds a variable default to MAX_IDS, as a variable or a literal is', () => {
+    const many = `[${ids(0, 150)}]`;
+    const demand = demandOf(`query($ids: [ID!]! = ${many}) { visitors(ids: $ids) { id } }`);
+    const checked = checkDemand(demand, {}, LIMITS);
+    expect('refusal' in checked && checked.refusal.extensions).toMatchObject({ code: 'BAD_USER_INPUT', http: { status: 400 } });
+    // A value sent for the variable replaces the default.
+    expect(checkDemand(demand, { ids: ['a'] }, LIMITS)).toEqual({ calls: 1 });
+  });
+
+  it('an operation without upstream fields costs nothing', () => {
+    expect(checkDemand(demandOf('{ __typename }'), {}, LIMITS)).toEqual({ calls: 0 });
+  });
+
+  it('does not take inherited properties of the variables object for variables', () => {
+    const demand = demandOf('query($constructor: ID) { visitor(id: $constructor) { id } }');
+    expect(checkDemand(demand, {}, LIMITS)).toEqual({ calls: 0 });
   });
 });

@@ -46,7 +46,16 @@ class FakeClient implements RocketChatClient {
 const CREDS: Credentials = { ...DEMO_CREDENTIALS };
 
 function api(client: RocketChatClient, extra: Partial<VisitorsAPIOptions> = {}): VisitorsAPI {
-  return new VisitorsAPI({ client, credentials: CREDS, requestId: 'req-42', concurrency: 10, maxIds: 100, ...extra });
+  return new VisitorsAPI({
+    client,
+    credentials: CREDS,
+    requestId: 'req-42',
+    concurrency: 10,
+    maxIds: 100,
+    maxUpstreamCalls: 1000,
+    maxResponseBytes: 4 * 1024 * 1024,
+    ...extra,
+  });
 }
 
 
@@ -249,5 +258,44 @@ describe('VisitorsAPI refuses before calling Rocket.Chat', () => {
       expect(((s as PromiseRejectedResult).reason as GatewayError).extensions.code).toBe('UNAUTHENTICATED');
     }
     expect(client.calls).toHaveLength(0);
+  });
+});
+
+describe('VisitorsAPI keeps an operation within its budgets', () => {
+  it('never hands the client more ids than maxUpstreamCalls, whatever the estimate said', async () => {
+    const client = new FakeClient();
+    const visitors = api(client, { maxUpstreamCalls: 3 });
+    const first = await visitors.loadMany(['a', 'b']);
+    const second = await visitors.loadMany(['c', 'd', 'a']);
+    expect(first.every((v) => !(v instanceof Error))).toBe(true);
+    expect(client.calls.map((c) => c.id)).toEqual(['a', 'b', 'c']);
+    expect(second[0]).toMatchObject({ _id: 'c' });
+    expect(second[1]).toBeInstanceOf(GatewayError);
+    expect((second[1] as GatewayError).code).toBe('UPSTREAM_BUDGET_EXCEEDED');
+    // An id already loaded costs nothing more and is still served.
+    expect(second[2]).toMatchObject({ _id: 'a' });
+    expect(visitors.upstreamCalls).toBe(3);
+  });
+
+  it('counts a visitor into the response each time it is served, and refuses past maxResponseBytes', async () => {
+    const client = new FakeClient();
+    const size = JSON.stringify({ _id: 'a', name: 'v-a' }).length;
+    const visitors = api(client, { maxResponseBytes: size * 3 });
+    const served = await visitors.loadMany(['a', 'a', 'a', 'a', 'a']);
+    expect(client.calls).toHaveLength(1);
+    expect(served.slice(0, 3).every((v) => !(v instanceof Error))).toBe(true);
+    expect(served.slice(3).map((v) => (v as GatewayError).code)).toEqual(['RESPONSE_TOO_LARGE', 'RESPONSE_TOO_LARGE']);
+  });
+
+  it('admits an operation through the client, and a caller without credentials without asking it', () => {
+    const asked: number[] = [];
+    const client = Object.assign(new FakeClient(), {
+      admit: (calls: number) => (asked.push(calls), calls > 5 ? new GatewayError('no', 'RATE_LIMITED') : undefined),
+    });
+    expect(api(client).admit(5)).toBeUndefined();
+    expect(api(client).admit(6)?.code).toBe('RATE_LIMITED');
+    expect(api(client).admit(0)).toBeUndefined();
+    expect(api(client, { credentials: { refused: 'missing' } }).admit(50)).toBeUndefined();
+    expect(asked).toEqual([5, 6]);
   });
 });

@@ -64,4 +64,64 @@ describe('RateLimitMemory', () => {
     expect(left).toBeGreaterThanOrEqual(29);
     expect(left).toBeLessThanOrEqual(30);
   });
+
+  it('learns what a bucket has left from any answer and refuses an operation that cannot fit', () => {
+    const m = new RateLimitMemory();
+    expect(m.admit('b', 1000, NOW)).toBeUndefined();
+    m.observe('b', { 'x-ratelimit-remaining': '4', 'x-ratelimit-reset': String(NOW + 30_000) }, NOW);
+    expect(m.admit('b', 4, NOW)).toBeUndefined();
+    expect(m.admit('b', 5, NOW)).toEqual({ remaining: 4, retryAfter: 30 });
+    // Four left is not spent: single calls still go.
+    expect(m.retryAfter('b', NOW)).toBeUndefined();
+    // Once the window has passed, anything is admitted again.
+    expect(m.admit('b', 5, NOW + 30_000)).toBeUndefined();
+  });
+
+  it('takes each call off as it goes, so a spent bucket is known before Rocket.Chat says 429', () => {
+    const m = new RateLimitMemory();
+    m.observe('b', { 'x-ratelimit-remaining': '2', 'x-ratelimit-reset': String(NOW + 60_000) }, NOW);
+    m.spend('b', NOW);
+    expect(m.admit('b', 2, NOW)).toEqual({ remaining: 1, retryAfter: 60 });
+    m.spend('b', NOW);
+    expect(m.retryAfter('b', NOW)).toBe(60);
+    // A late answer from earlier in the same window does not give the calls back.
+    m.observe('b', { 'x-ratelimit-remaining': '1', 'x-ratelimit-reset': String(NOW + 60_000) }, NOW);
+    expect(m.retryAfter('b', NOW)).toBe(60);
+    // A new window does.
+    m.observe('b', { 'x-ratelimit-remaining': '9', 'x-ratelimit-reset': String(NOW + 120_000) }, NOW + 61_000);
+    expect(m.retryAfter('b', NOW + 61_000)).toBeUndefined();
+  });
+
+  it('ignores headers that make no sense, and caps a window at an hour', () => {
+    const m = new RateLimitMemory();
+    for (const headers of [
+      { 'x-ratelimit-remaining': '-1', 'x-ratelimit-reset': String(NOW + 1000) },
+      { 'x-ratelimit-remaining': 'lots', 'x-ratelimit-reset': String(NOW + 1000) },
+      { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(NOW - 1000) },
+      { 'x-ratelimit-remaining': '0' },
+    ]) {
+      m.observe('b', headers, NOW);
+      expect(m.retryAfter('b', NOW)).toBeUndefined();
+    }
+    m.observe('b', { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(NOW + 86_400_000) }, NOW);
+    expect(m.retryAfter('b', NOW)).toBe(3600);
+  });
+
+  it('tells onLearn what it learned from Rocket.Chat, and takes windows learned elsewhere', () => {
+    const heard: unknown[] = [];
+    const m = new RateLimitMemory();
+    m.onLearn = (bucket, window) => heard.push([bucket, { ...window }]);
+    m.remember('b', 10, NOW);
+    expect(heard).toEqual([['b', { resetAt: NOW + 10_000, remaining: 0 }]]);
+    const other = new RateLimitMemory();
+    other.learn('b', { resetAt: NOW + 10_000, remaining: 0 }, NOW);
+    expect(other.retryAfter('b', NOW)).toBe(10);
+    // What it learns from elsewhere it does not tell again.
+    expect(heard).toHaveLength(1);
+    // A window already over, or implausibly long, is not taken.
+    other.learn('c', { resetAt: NOW - 1, remaining: 0 }, NOW);
+    other.learn('d', { resetAt: NOW + 86_400_000, remaining: 0 }, NOW);
+    expect(other.retryAfter('c', NOW)).toBeUndefined();
+    expect(other.retryAfter('d', NOW)).toBeUndefined();
+  });
 });
