@@ -58,6 +58,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     upstream.policy.onBreakerStateChange((state) => log.warn({ breaker: state }, `circuit breaker on Rocket.Chat is ${state}`));
   }
   const store = await createStore(config, log);
+  const sharedRateLimits = await shareRateLimits(config, upstream, log);
   const client = store ? new CachingRocketChatClient(upstream, store, config.cacheTtlMs, metrics) : upstream;
   const deps: ContextDeps = { client, config, log, onBatch: (size) => metrics.batch(size) };
   const schema = buildSchema();
@@ -169,6 +170,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       // A connection that has not sent its headers by then is dropped: idle sockets cannot pile up.
       headersTimeout: config.http.headersTimeoutMs,
       requestTimeout: config.http.requestTimeoutMs,
+      // Node checks those two timeouts only this often (30 s by default), which would let idle
+      // sockets sit far past their deadline.
+      connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs),
     },
     (req, res) => {
     inFlight++;
@@ -250,6 +254,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await apollo.stop();
       if (!options.client) await client.close();
       await store?.close();
+      await sharedRateLimits?.close();
     },
   };
 }
@@ -272,4 +277,17 @@ async function createStore(config: Config, log: Logger): Promise<CacheStore | un
   if (!config.redisUrl) return new MemoryStore();
   const { RedisStore } = await import('./cache/redisStore.js');
   return new RedisStore(config.redisUrl, log);
+}
+
+/** With REDIS_URL, replicas tell each other the rate-limit windows they learn (cache/sharedRateLimits.ts). */
+async function shareRateLimits(config: Config, upstream: RocketChatClient, log: Logger) {
+  if (!config.redisUrl || !(upstream instanceof HttpRocketChatClient)) return undefined;
+  const { SharedRateLimits } = await import('./cache/sharedRateLimits.js');
+  return new SharedRateLimits({
+    url: config.redisUrl,
+    memory: upstream.rateLimits,
+    log,
+    timeoutMs: config.redisTimeoutMs,
+    lowWater: config.maxUpstreamCalls,
+  });
 }

@@ -19,7 +19,7 @@ const LONGEST_WINDOW_MS = 3_600_000;
  * (route, client IP); the key is the client IP the gateway sent plus the user, because users
  * holding `api-bypass-rate-limit` are never limited.
  *
- * `onLearn` hears every window learned from Rocket.Chat, so replicas can share them (see
+ * `onLearn` hears the window after every answer that spoke of it, so replicas can share them (see
  * cache/sharedRateLimits.ts); `learn` takes one from elsewhere.
  */
 export class RateLimitMemory {
@@ -50,8 +50,8 @@ export class RateLimitMemory {
     const resetAt = Number(first(headers['x-ratelimit-reset']));
     if (!Number.isSafeInteger(remaining) || remaining < 0 || !Number.isFinite(resetAt) || resetAt <= now) return;
     const known = this.#current(bucket, now);
-    if (known && known.resetAt === resetAt && known.remaining <= remaining) return;
-    this.#set(bucket, { resetAt: Math.min(resetAt, now + LONGEST_WINDOW_MS), remaining });
+    if (known && known.resetAt === resetAt && known.remaining <= remaining) this.onLearn?.(bucket, known);
+    else this.#set(bucket, { resetAt: Math.min(resetAt, now + LONGEST_WINDOW_MS), remaining });
   }
 
   /** One call is about to go to Rocket.Chat: it comes off the known remainder until an answer tells the count. */
