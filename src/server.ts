@@ -57,7 +57,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   if (upstream instanceof HttpRocketChatClient) {
     upstream.policy.onBreakerStateChange((state) => log.warn({ breaker: state }, `circuit breaker on Rocket.Chat is ${state}`));
   }
-  const store = await createStore(config, log);
+  const store = await createStore(config, log, metrics);
   const client = store ? new CachingRocketChatClient(upstream, store, config.cacheTtlMs, metrics) : upstream;
   const deps: ContextDeps = { client, config, log, onBatch: (size) => metrics.batch(size) };
   const schema = buildSchema();
@@ -147,13 +147,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     res.end();
   }
 
+  // Redis trouble is reported but never fails readiness: queries answer without the cache.
   async function readyz(res: ServerResponse) {
+    const health = store?.health?.();
     try {
       const info = await client.serverInfo();
-      sendJson(res, 200, { status: 'ready', upstream: { version: info.version } });
+      sendJson(res, 200, { status: 'ready', upstream: { version: info.version }, cache: await health });
     } catch (err) {
       const reason = err instanceof GatewayError ? (err.extensions.upstream as { error?: string } | undefined)?.error : undefined;
-      sendJson(res, 503, { status: 'unavailable', reason: reason ?? 'upstream-error' });
+      sendJson(res, 503, { status: 'unavailable', reason: reason ?? 'upstream-error', cache: await health });
     }
   }
 
@@ -253,9 +255,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** The shared cache's store: none unless CACHE_TTL_MS > 0; Redis when REDIS_URL is set, so replicas share it. */
-async function createStore(config: Config, log: Logger): Promise<CacheStore | undefined> {
+async function createStore(config: Config, log: Logger, metrics: GatewayMetrics): Promise<CacheStore | undefined> {
   if (config.cacheTtlMs <= 0) return undefined;
   if (!config.redisUrl) return new MemoryStore();
   const { RedisStore } = await import('./cache/redisStore.js');
-  return new RedisStore(config.redisUrl, log);
+  return new RedisStore({ url: config.redisUrl, timeoutMs: config.redisTimeoutMs, log, registry: metrics.registry });
 }

@@ -1,23 +1,98 @@
 import { Redis } from 'ioredis';
+import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { CacheStore } from './store.js';
 
 /**
+ * Timed-out commands in a row that stop the gateway sending any for a while. One slow answer (a fork
+ * for a snapshot, a GC pause) should not cost the cache; a run of them means Redis is stuck.
+ */
+const TIMEOUTS_TO_PAUSE = 3;
+/**
+ * How long the gateway stops sending commands after that, before one trial command. A paused Redis
+ * reads nothing, so every command sent meanwhile would sit in the socket's buffers (and ioredis's
+ * queue) until it resumes; this bounds those to a few per second.
+ */
+const PAUSE_MS = 1000;
+/** At most one warning per this long, whatever the rate of failing commands. */
+const WARN_EVERY_MS = 10_000;
+
+const BREAKER_VALUE = { [CircuitState.Closed]: 0, [CircuitState.HalfOpen]: 1, [CircuitState.Open]: 2, [CircuitState.Isolated]: 2 };
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Deadline of every command (REDIS_TIMEOUT_MS); past it the command counts as failed. */
+  timeoutMs: number;
+  log: Logger;
+  /** Where the Redis metrics go (the gateway's registry); none in unit tests. */
+  registry?: Registry;
+}
+
+function isTimeout(err: Error): boolean {
+  // ioredis's commandTimeout rejects with a plain Error carrying this message.
+  return err.message === 'Command timed out';
+}
+
+/**
  * The shared cache in Redis, so replicas share it. Imported only when REDIS_URL is set (server.ts),
  * so a gateway without Redis never loads the driver.
+ *
+ * Redis is never on a query's critical path: every command has a deadline, and a command that fails
+ * or passes it is a miss (a read) or dropped (a write). A run of timeouts stops commands being sent
+ * for a moment (a circuit breaker), so a stuck Redis costs a lookup nothing rather than the deadline.
  */
 export class RedisStore implements CacheStore {
   readonly #redis: Redis;
   readonly #log: Logger;
+  readonly #timeoutMs: number;
+  readonly #breaker: CircuitBreakerPolicy;
+  readonly #errors: Counter<'reason'>;
+  #lastWarnAt = -Infinity;
+  #unreported = 0;
 
-  constructor(url: string, log: Logger) {
-    this.#log = log;
-    // Fail fast while disconnected: a cache that queues commands would add its outage to every query.
-    this.#redis = new Redis(url, { lazyConnect: false, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-    this.#redis.on('error', (err: Error) => this.#log.warn({ err: { message: err.message } }, 'redis cache error; serving without it'));
+  constructor(options: RedisStoreOptions) {
+    this.#log = options.log;
+    this.#timeoutMs = options.timeoutMs;
+    this.#redis = new Redis(options.url, {
+      lazyConnect: false,
+      connectTimeout: 2000,
+      // Past its deadline a command is worth nothing: the deadline (commandTimeout) rejects it; while
+      // disconnected it fails at once instead of queueing (enableOfflineQueue); a connection lost with
+      // commands in flight fails them rather than sending them again after the reconnect
+      // (maxRetriesPerRequest: 0, autoResendUnfulfilledCommands) — a late write could be a stale one.
+      commandTimeout: options.timeoutMs,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+    });
+    this.#redis.on('error', (err: Error) => this.#warn(err.message));
+    this.#breaker = circuitBreaker(handleWhen(isTimeout), {
+      halfOpenAfter: PAUSE_MS,
+      breaker: new ConsecutiveBreaker(TIMEOUTS_TO_PAUSE),
+    });
+    this.#breaker.onStateChange((state) => {
+      if (state === CircuitState.Closed) this.#log.info('redis cache answers again');
+    });
+    const registers = options.registry ? [options.registry] : [];
+    this.#errors = new Counter({
+      name: 'gateway_cache_redis_errors_total',
+      help: 'Redis commands of the shared cache that failed, by reason (timeout: past REDIS_TIMEOUT_MS; error).',
+      labelNames: ['reason'],
+      registers,
+    });
+    const breaker = this.#breaker;
+    new Gauge({
+      name: 'gateway_cache_redis_breaker_state',
+      help: 'Commands to Redis: 0 sent, 1 one trial command, 2 paused after timeouts (lookups are misses).',
+      registers,
+      collect() {
+        this.set(BREAKER_VALUE[breaker.state]);
+      },
+    });
   }
 
-  /** Resolves once connected (or rejects after the connect timeout); used by start-up and tests. */
+  /** Resolves once connected (or rejects after the connect timeout); used by tests. */
   ready(): Promise<void> {
     if (this.#redis.status === 'ready') return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -26,45 +101,70 @@ export class RedisStore implements CacheStore {
     });
   }
 
-  async get(key: string) {
+  /**
+   * Runs one command within its deadline; undefined when it failed, passed the deadline, or was not
+   * sent because Redis is paused. Never rejects.
+   */
+  async run<T>(command: (redis: Redis) => Promise<T>): Promise<T | undefined> {
     try {
-      return (await this.#redis.get(key)) ?? undefined;
-    } catch {
+      return await this.#breaker.execute(() => command(this.#redis));
+    } catch (err) {
+      if (err instanceof BrokenCircuitError) return undefined;
+      const timeout = isTimeout(err as Error);
+      this.#errors.inc({ reason: timeout ? 'timeout' : 'error' });
+      this.#warn(timeout ? `a command took over ${this.#timeoutMs} ms` : (err as Error).message);
       return undefined;
     }
   }
 
+  /** 'ok' when Redis answers a PING within the deadline, 'degraded' otherwise (for /readyz). */
+  async health(): Promise<'ok' | 'degraded'> {
+    return (await this.run((redis) => redis.ping())) === 'PONG' ? 'ok' : 'degraded';
+  }
+
+  async get(key: string) {
+    return (await this.run((redis) => redis.get(key))) ?? undefined;
+  }
+
   async set(key: string, value: string, ttlMs: number) {
-    try {
-      await this.#redis.set(key, value, 'PX', ttlMs);
-    } catch {
-      // A cache write that fails only costs a future miss.
-    }
+    await this.run((redis) => redis.set(key, value, 'PX', ttlMs));
   }
 
   async delete(key: string) {
-    try {
-      await this.#redis.del(key);
-    } catch {
-      // As above.
-    }
+    await this.run((redis) => redis.del(key));
   }
 
   async deletePrefix(prefix: string) {
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length) await this.#redis.unlink(...keys);
-      } while (cursor !== '0');
-    } catch (err) {
-      this.#log.warn({ err: { message: (err as Error).message } }, 'redis cache eviction failed');
-    }
+    let cursor = '0';
+    do {
+      const page = await this.run((redis) => redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500));
+      if (!page) return;
+      cursor = page[0];
+      const keys = page[1];
+      if (keys.length) await this.run((redis) => redis.unlink(...keys));
+    } while (cursor !== '0');
   }
 
+  /**
+   * QUIT waits for Redis to answer, which a stuck Redis never does: the command deadline bounds the
+   * wait, and the socket is closed either way.
+   */
   async close() {
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
+    await this.#redis.quit().catch(() => undefined);
+    this.#redis.disconnect();
+  }
+
+  /** One warning per WARN_EVERY_MS, counting the failures it stands for: never one per command. */
+  #warn(message: string): void {
+    this.#unreported++;
+    const now = performance.now();
+    if (now - this.#lastWarnAt < WARN_EVERY_MS) return;
+    this.#log.warn(
+      { err: { message }, failures: this.#unreported, timeoutMs: this.#timeoutMs },
+      'redis cache degraded: lookups are misses and writes are dropped until it answers',
+    );
+    this.#lastWarnAt = now;
+    this.#unreported = 0;
   }
 }
 

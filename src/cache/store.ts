@@ -11,6 +11,8 @@ export interface CacheStore {
   delete(key: string): Promise<void>;
   /** Drops every key starting with `prefix` (one caller's entries). */
   deletePrefix(prefix: string): Promise<void>;
+  /** Whether a remote store answers in time, for /readyz; absent for process memory. */
+  health?(): Promise<'ok' | 'degraded'>;
   close(): Promise<void>;
 }
 
