@@ -1,9 +1,20 @@
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { LRUCache } from 'lru-cache';
 
+/** What the gateway keeps outside its requests: visitors (when CACHE_TTL_MS > 0) and persisted queries. */
+export interface CacheStores {
+  /** Cached visitors; none when the visitor cache is off. */
+  visitors: CacheStore | undefined;
+  /** Apollo's automatic persisted queries, apart from the visitors (apq.ts); false: off. */
+  apq: KeyValueCache<string> | false;
+  /** Whether Redis answers in time, for /readyz; absent without Redis. */
+  health?(): Promise<'ok' | 'degraded'>;
+  close(): Promise<void>;
+}
+
 /**
- * Where the optional shared cache keeps visitors (and Apollo's persisted queries): process memory by
- * default, Redis when REDIS_URL is set so replicas share it (redisStore.ts). A failing store is a miss,
- * never an error.
+ * Where the optional shared cache keeps visitors: process memory by default, Redis when REDIS_URL is
+ * set so replicas share it (redisStore.ts). A failing store is a miss, never an error.
  */
 export interface CacheStore {
   get(key: string): Promise<string | undefined>;
@@ -11,8 +22,6 @@ export interface CacheStore {
   delete(key: string): Promise<void>;
   /** Drops every key starting with `prefix` (one caller's entries). */
   deletePrefix(prefix: string): Promise<void>;
-  /** Whether a remote store answers in time, for /readyz; absent for process memory. */
-  health?(): Promise<'ok' | 'degraded'>;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,10 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { SlotApqCache } from '../../src/cache/apq.js';
+import { RedisStore } from '../../src/cache/redisStore.js';
+import { createLogger } from '../../src/logger.js';
 import { SEED_VISITOR_ID } from '../../src/demo/visitors.js';
+import { flood, persisted, sha256 } from '../helpers/apq.js';
 import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startRedis } from '../helpers/process.js';
 import { sleep } from '../helpers/promises.js';
@@ -21,6 +26,26 @@ async function redisServer() {
     pause: () => process.kill(redis.pid, 'SIGSTOP'),
     resume: () => process.kill(redis.pid, 'SIGCONT'),
   };
+}
+
+/** A plain client for the test's own look at Redis, closed after the test. */
+function inspect(url: string): Redis {
+  const redis = new Redis(url, { lazyConnect: false });
+  servers.later(async () => {
+    redis.disconnect();
+  });
+  return redis;
+}
+
+async function countKeys(redis: Redis, pattern: string): Promise<number> {
+  let count = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    count += keys.length;
+  } while (cursor !== '0');
+  return count;
 }
 
 async function readyz(gateway: TestGateway): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
@@ -119,5 +144,72 @@ describe('Redis stuck (SIGSTOP)', () => {
     expect(hitAfter).toBeDefined();
     expect((await readyz(gateway)).body.cache).toBe('ok');
     expect(await metric(gateway, 'gateway_cache_redis_breaker_state')).toBe(0);
+  });
+});
+
+describe('persisted queries in Redis', () => {
+  it('a flood through the gateway leaves at most APQ_REDIS_SLOTS keys, and a real client still round-trips', async () => {
+    const redis = await redisServer();
+    const gateway = await servers.gateway((await servers.demo()).url, { REDIS_URL: redis.url, APQ_REDIS_SLOTS: '32' });
+    await untilRedisAnswers(gateway);
+    await flood(gateway, 1000, 10);
+    const look = inspect(redis.url);
+    // Apollo does not wait for a registration's write: let the last ones land before counting.
+    for (let i = 0; i < 20 && (await countKeys(look, 'lvg:apq:*')) < 32; i++) await sleep(25);
+    await sleep(50);
+    // 1,000 documents over 32 slots leave none empty (the odds are 1 in 10^13).
+    expect(await countKeys(look, 'lvg:apq:*')).toBe(32);
+    expect(await look.dbsize()).toBe(32);
+
+    // Hash only: unknown; then registered; then served by hash.
+    const query = 'query AfterTheFlood { __typename }';
+    expect(await persisted(gateway, query, false)).toBe('PERSISTED_QUERY_NOT_FOUND');
+    expect(await persisted(gateway, query, true)).toBeUndefined();
+    let code: string | undefined = 'PERSISTED_QUERY_NOT_FOUND';
+    for (let i = 0; i < 20 && code !== undefined; i++) {
+      code = await persisted(gateway, query, false);
+      if (code !== undefined) await sleep(25);
+    }
+    expect(code).toBeUndefined();
+  });
+
+  it('a collision is a miss, and the client’s resend registers the document again', async () => {
+    const redis = await redisServer();
+    const gateway = await servers.gateway((await servers.demo()).url, { REDIS_URL: redis.url, APQ_REDIS_SLOTS: '1' });
+    await untilRedisAnswers(gateway);
+    const look = inspect(redis.url);
+    const a = 'query A { __typename }';
+    const b = 'query B { __typename }';
+    const holds = async (query: string) => ((await look.get('lvg:apq:slot:0')) ?? '').includes(sha256(query));
+    expect(await persisted(gateway, a, true)).toBeUndefined();
+    for (let i = 0; i < 20 && !(await holds(a)); i++) await sleep(25);
+    expect(await persisted(gateway, a, false)).toBeUndefined();
+    expect(await persisted(gateway, b, true)).toBeUndefined();
+    for (let i = 0; i < 20 && !(await holds(b)); i++) await sleep(25);
+    expect(await persisted(gateway, a, false)).toBe('PERSISTED_QUERY_NOT_FOUND');
+    expect(await persisted(gateway, a, true)).toBeUndefined();
+    for (let i = 0; i < 20 && !(await holds(a)); i++) await sleep(25);
+    expect(await persisted(gateway, a, false)).toBeUndefined();
+    expect(await look.dbsize()).toBe(1);
+  });
+
+  it('3,000 documents written straight to the slot table leave exactly the slots, each with its TTL', async () => {
+    const redis = await redisServer();
+    const store = new RedisStore({ url: redis.url, timeoutMs: 1000, log: createLogger('silent') });
+    servers.later(() => store.close());
+    await store.ready();
+    const cache = new SlotApqCache(store, 64, 3600);
+    for (let i = 0; i < 3000; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => `query Q${i + j} { __typename }`).map((d) => cache.set(`apq:${sha256(d)}`, d)));
+    }
+    const look = inspect(redis.url);
+    expect(await countKeys(look, 'lvg:apq:slot:*')).toBe(64);
+    expect(await look.dbsize()).toBe(64);
+    const ttl = await look.ttl('lvg:apq:slot:0');
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+    // The last write to each slot is the one served; the others are misses.
+    const last = 'query Q2999 { __typename }';
+    expect(await cache.get(`apq:${sha256(last)}`)).toBe(last);
   });
 });
