@@ -25,11 +25,30 @@ export interface CacheStore {
   close(): Promise<void>;
 }
 
+/** Visitors the in-process cache keeps at most. */
+export const MEMORY_CACHE_ENTRIES = 10_000;
+/**
+ * Bytes of cached visitors the in-process cache keeps at most. A visitor is a few KiB, so 10,000 of
+ * them fit well under this and the entry count is the bound that binds; but Rocket.Chat may answer
+ * up to 1 MiB per visitor (free-form livechatData), and 10,000 of those would be about 20 GiB of
+ * strings. 64 MiB keeps the worst case a small share of a replica's heap.
+ */
+export const MEMORY_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** What a string costs V8 at most: two bytes per UTF-16 code unit (one-byte strings cost half). */
+const stringBytes = (text: string) => 2 * text.length;
+
 export class MemoryStore implements CacheStore {
   readonly #lru: LRUCache<string, string>;
 
-  constructor(maxEntries = 10_000) {
-    this.#lru = new LRUCache<string, string>({ max: maxEntries, ttlAutopurge: false, allowStale: false });
+  constructor({ maxEntries = MEMORY_CACHE_ENTRIES, maxBytes = MEMORY_CACHE_BYTES } = {}) {
+    this.#lru = new LRUCache<string, string>({
+      max: maxEntries,
+      maxSize: maxBytes,
+      sizeCalculation: (value, key) => stringBytes(key) + stringBytes(value),
+      ttlAutopurge: false,
+      allowStale: false,
+    });
   }
 
   async get(key: string) {

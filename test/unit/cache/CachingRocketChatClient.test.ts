@@ -52,3 +52,23 @@ describe('CachingRocketChatClient', () => {
     expect(callerKey(alice.credentials)).not.toBe(callerKey(aliceOtherToken.credentials));
   });
 });
+
+describe('MemoryStore', () => {
+  it('is bounded in bytes as well as in entries: large visitors push out the oldest', async () => {
+    const store = new MemoryStore({ maxEntries: 10_000, maxBytes: 10 * 1024 * 1024 });
+    const large = 'x'.repeat(1024 * 1024); // 2 MiB as V8 may store it
+    for (let i = 0; i < 8; i++) await store.set(`k${i}`, large, 60_000);
+    expect(await store.get('k0')).toBeUndefined();
+    expect(await store.get('k7')).toBe(large);
+    let kept = 0;
+    for (let i = 0; i < 8; i++) if ((await store.get(`k${i}`)) !== undefined) kept++;
+    expect(kept).toBe(4);
+  });
+
+  it('is bounded in entries for small visitors', async () => {
+    const store = new MemoryStore({ maxEntries: 3 });
+    for (let i = 0; i < 5; i++) await store.set(`k${i}`, '{}', 60_000);
+    expect(await store.get('k1')).toBeUndefined();
+    expect(await store.get('k4')).toBe('{}');
+  });
+});
