@@ -59,7 +59,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     upstream.policy.onBreakerStateChange((state) => log.warn({ breaker: state }, `circuit breaker on Rocket.Chat is ${state}`));
   }
   const stores = await createStore(config, log, metrics);
-  const client = stores.visitors ? new CachingRocketChatClient(upstream, stores.visitors, config.cacheTtlMs, metrics) : upstream;
+  const client = stores.visitors
+    ? new CachingRocketChatClient(upstream, stores.visitors, { ttlMs: config.cacheTtlMs, recheckMs: config.cacheRecheckMs }, metrics)
+    : upstream;
   const deps: ContextDeps = { client, config, log, onBatch: (size) => metrics.batch(size) };
   const schema = buildSchema();
   const fastPath = new FastPath(schema, config, metrics);

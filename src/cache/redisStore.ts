@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
-import type { CacheStore } from './store.js';
+import { NO_RECORD, visitorKey, visitorKeyPrefix, type CacheStore, type CallerRecord, type VisitorEntry } from './store.js';
 
 /**
  * Timed-out commands in a row that stop the gateway sending any for a while. One slow answer (a fork
@@ -17,6 +17,47 @@ const TIMEOUTS_TO_PAUSE = 3;
 const PAUSE_MS = 1000;
 /** At most one warning per this long, whatever the rate of failing commands. */
 const WARN_EVERY_MS = 10_000;
+
+/** Each caller's record: a hash of its generation (g) and when Rocket.Chat last accepted it (a, epoch ms). */
+const callerRecordKey = (caller: string) => `lvg:v2:caller:${caller}`;
+/** Generations come from one counter, so a record made again never reuses one (and its entries). */
+const GENERATION_COUNTER = 'lvg:v2:generation';
+
+/**
+ * The caller's generation and how long ago it was accepted, measured on Redis's clock (TIME) so that
+ * replicas with skewed clocks agree. Nil without a record.
+ */
+const CALLER_SCRIPT = `
+local record = redis.call('HMGET', KEYS[1], 'g', 'a')
+if not record[1] then return false end
+local now = redis.call('TIME')
+return {record[1], now[1] * 1000 + math.floor(now[2] / 1000) - tonumber(record[2] or 0)}
+`;
+
+/**
+ * An acceptance, and the entry with it, in one step, so that nothing is written under a generation a
+ * refusal has just retired. The time recorded is when the call was sent: Redis's clock less the
+ * call's duration, but never later than the gateway's own clock says, so a command that sat in a
+ * buffer while Redis was stuck cannot pass for a recent acceptance.
+ * KEYS: record, counter. ARGV: expected generation ('' none), sent at, elapsed ms, TTL ms, key prefix, id ('' none), value.
+ */
+const ACCEPT_SCRIPT = `
+local generation = redis.call('HGET', KEYS[1], 'g')
+if ARGV[1] ~= '' and generation ~= ARGV[1] then return false end
+if not generation then generation = tostring(redis.call('INCR', KEYS[2])) end
+local now = redis.call('TIME')
+local sent = math.min(now[1] * 1000 + math.floor(now[2] / 1000) - tonumber(ARGV[3]), tonumber(ARGV[2]))
+local previous = tonumber(redis.call('HGET', KEYS[1], 'a') or 0)
+redis.call('HSET', KEYS[1], 'g', generation, 'a', math.max(sent, previous))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if ARGV[6] ~= '' then redis.call('SET', ARGV[5] .. generation .. ':' .. ARGV[6], ARGV[7], 'PX', ARGV[4]) end
+return generation
+`;
+
+interface ScriptedRedis extends Redis {
+  lvgCaller(record: string): Promise<[string, number] | null>;
+  lvgAccept(record: string, counter: string, ...args: Array<string | number>): Promise<string | null>;
+}
 
 const BREAKER_VALUE = { [CircuitState.Closed]: 0, [CircuitState.HalfOpen]: 1, [CircuitState.Open]: 2, [CircuitState.Isolated]: 2 };
 
@@ -66,6 +107,8 @@ export class RedisStore implements CacheStore {
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
     });
+    this.#redis.defineCommand('lvgCaller', { numberOfKeys: 1, lua: CALLER_SCRIPT });
+    this.#redis.defineCommand('lvgAccept', { numberOfKeys: 2, lua: ACCEPT_SCRIPT });
     this.#redis.on('error', (err: Error) => this.#warn(err.message));
     this.#breaker = circuitBreaker(handleWhen(isTimeout), {
       halfOpenAfter: PAUSE_MS,
@@ -122,27 +165,36 @@ export class RedisStore implements CacheStore {
     return (await this.run((redis) => redis.ping())) === 'PONG' ? 'ok' : 'degraded';
   }
 
-  async get(key: string) {
-    return (await this.run((redis) => redis.get(key))) ?? undefined;
+  async caller(caller: string): Promise<CallerRecord | undefined> {
+    const answer = await this.run((redis) => (redis as ScriptedRedis).lvgCaller(callerRecordKey(caller)));
+    if (answer === undefined) return undefined;
+    if (answer === null) return NO_RECORD;
+    return { generation: answer[0], acceptedAgoMs: answer[1] };
   }
 
-  async set(key: string, value: string, ttlMs: number) {
-    await this.run((redis) => redis.set(key, value, 'PX', ttlMs));
+  async get(caller: string, generation: string, id: string) {
+    return (await this.run((redis) => redis.get(visitorKey(caller, generation, id)))) ?? undefined;
   }
 
-  async delete(key: string) {
-    await this.run((redis) => redis.del(key));
+  async accept(caller: string, generation: string | undefined, sentAt: number, ttlMs: number, entry?: VisitorEntry) {
+    const answer = await this.run((redis) =>
+      (redis as ScriptedRedis).lvgAccept(
+        callerRecordKey(caller),
+        GENERATION_COUNTER,
+        generation ?? '',
+        sentAt,
+        Date.now() - sentAt,
+        ttlMs,
+        visitorKeyPrefix(caller),
+        entry?.id ?? '',
+        entry?.value ?? '',
+      ),
+    );
+    return answer ?? undefined;
   }
 
-  async deletePrefix(prefix: string) {
-    let cursor = '0';
-    do {
-      const page = await this.run((redis) => redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500));
-      if (!page) return;
-      cursor = page[0];
-      const keys = page[1];
-      if (keys.length) await this.run((redis) => redis.unlink(...keys));
-    } while (cursor !== '0');
+  async refuse(caller: string) {
+    await this.run((redis) => redis.del(callerRecordKey(caller)));
   }
 
   /**
@@ -168,6 +220,3 @@ export class RedisStore implements CacheStore {
   }
 }
 
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
-}

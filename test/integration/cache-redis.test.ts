@@ -5,6 +5,7 @@ import { RedisStore } from '../../src/cache/redisStore.js';
 import { createLogger } from '../../src/logger.js';
 import { SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import { flood, persisted, sha256 } from '../helpers/apq.js';
+import { cacheUpstream } from '../helpers/cacheUpstream.js';
 import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startRedis } from '../helpers/process.js';
 import { sleep } from '../helpers/promises.js';
@@ -46,6 +47,21 @@ async function countKeys(redis: Redis, pattern: string): Promise<number> {
     count += keys.length;
   } while (cursor !== '0');
   return count;
+}
+
+/** Commands Redis has run, by name, from INFO commandstats (the INFO calls themselves left out). */
+async function commandCounts(redis: Redis): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (match[1] !== 'info') counts.set(match[1]!, Number(match[2]));
+  }
+  return counts;
+}
+
+function commandsBetween(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const ran: Record<string, number> = {};
+  for (const [name, calls] of after) if (calls > (before.get(name) ?? 0)) ran[name] = calls - (before.get(name) ?? 0);
+  return ran;
 }
 
 async function readyz(gateway: TestGateway): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
@@ -211,5 +227,45 @@ describe('persisted queries in Redis', () => {
     // The last write to each slot is the one served; the others are misses.
     const last = 'query Q2999 { __typename }';
     expect(await cache.get(`apq:${sha256(last)}`)).toBe(last);
+  });
+});
+
+describe('invalidation in Redis', () => {
+  it('a 401 among 50,000 keys costs a few commands and no SCAN, and the caller’s old entries are never served again', async () => {
+    const redis = await redisServer();
+    const look = inspect(redis.url);
+    // Other callers' entries: 50,000 keys, written 5,000 to a pipeline.
+    for (let i = 0; i < 50_000; i += 5000) {
+      const pipeline = look.pipeline();
+      for (let j = i; j < i + 5000; j++) pipeline.set(`lvg:v2:visitor:someone${j % 100}:x:1:vIsItOr${j}`, '{}', 'PX', 600_000);
+      await pipeline.exec();
+    }
+    const upstream = cacheUpstream();
+    const gateway = await servers.gateway((await servers.fake(upstream.script)).url, { CACHE_TTL_MS: '60000', REDIS_URL: redis.url });
+    await untilRedisAnswers(gateway);
+    const two = { query: '{ a: visitor(id: "vIsItOrAAAA") { name } b: visitor(id: "vIsItOrBBBB") { name } }' };
+    expect((await gateway.post(two, DEMO_HEADERS)).body.data).toEqual({ a: { name: 'v1' }, b: { name: 'v1' } });
+    expect((await gateway.post(two, DEMO_HEADERS)).body.data).toEqual({ a: { name: 'v1' }, b: { name: 'v1' } });
+    expect(upstream.visitorCalls).toBe(2);
+    expect(await look.dbsize()).toBeGreaterThan(50_000);
+
+    upstream.revoked = true;
+    const before = await commandCounts(look);
+    const { value: denied, ms } = await timed(gateway.post({ query: '{ visitor(id: "vIsItOrCCCC") { name } }' }, DEMO_HEADERS));
+    const ran = commandsBetween(before, await commandCounts(look));
+    expect(denied.body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
+    expect(ms).toBeLessThan(500);
+    // The caller's record (one script: HMGET, TIME), the visitor (GET), the refusal (DEL).
+    expect(ran.scan).toBeUndefined();
+    expect(ran.del).toBe(1);
+    expect(Object.values(ran).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(6);
+
+    // Rights back and the data changed upstream: nothing cached before the 401 is served.
+    upstream.revoked = false;
+    upstream.version = 2;
+    expect((await gateway.post(two, DEMO_HEADERS)).body.data).toEqual({ a: { name: 'v2' }, b: { name: 'v2' } });
+    expect(upstream.visitorCalls).toBe(5);
+    expect((await gateway.post(two, DEMO_HEADERS)).body.data).toEqual({ a: { name: 'v2' }, b: { name: 'v2' } });
+    expect(upstream.visitorCalls).toBe(5);
   });
 });
