@@ -120,7 +120,7 @@ export class RedisStore implements CacheStore {
     const registers = options.registry ? [options.registry] : [];
     this.#errors = new Counter({
       name: 'gateway_cache_redis_errors_total',
-      help: 'Redis commands of the shared cache that failed, by reason (timeout: past REDIS_TIMEOUT_MS; error).',
+      help: 'Redis commands of the cache that failed: timeout (past REDIS_TIMEOUT_MS), disconnected (not sent), error.',
       labelNames: ['reason'],
       registers,
     });
@@ -153,9 +153,17 @@ export class RedisStore implements CacheStore {
       return await this.#breaker.execute(() => command(this.#redis));
     } catch (err) {
       if (err instanceof BrokenCircuitError) return undefined;
-      const timeout = isTimeout(err as Error);
-      this.#errors.inc({ reason: timeout ? 'timeout' : 'error' });
-      this.#warn(timeout ? `a command took over ${this.#timeoutMs} ms` : (err as Error).message);
+      if (isTimeout(err as Error)) {
+        this.#errors.inc({ reason: 'timeout' });
+        this.#warn(`a command took over ${this.#timeoutMs} ms`);
+      } else if (this.#redis.status !== 'ready') {
+        // Refused at once for want of a connection (still connecting, or reconnecting): the
+        // connection's own 'error' events are what the warning reports.
+        this.#errors.inc({ reason: 'disconnected' });
+      } else {
+        this.#errors.inc({ reason: 'error' });
+        this.#warn((err as Error).message);
+      }
       return undefined;
     }
   }

@@ -129,7 +129,7 @@ describe('Redis stuck (SIGSTOP)', () => {
     expect(await metric(gateway, 'gateway_cache_redis_breaker_state')).toBe(2);
     const warnings = gateway.logs.filter((l) => l.level === 40 && String(l.msg).includes('redis'));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ timeoutMs: 50 });
+    expect(warnings[0]).toMatchObject({ timeoutMs: 50, err: { message: 'a command took over 50 ms' } });
 
     const { ms } = await timed(gateway.stop(1000));
     stopped = true;
