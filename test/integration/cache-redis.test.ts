@@ -269,3 +269,25 @@ describe('invalidation in Redis', () => {
     expect(upstream.visitorCalls).toBe(5);
   });
 });
+
+describe('acceptances that reach Redis late', () => {
+  it('a command that waited in a buffer while Redis was stuck records when the call was sent, not when it ran', async () => {
+    const redis = await redisServer();
+    const store = new RedisStore({ url: redis.url, timeoutMs: 50, log: createLogger('silent') });
+    servers.later(() => store.close());
+    await store.ready();
+    redis.pause();
+    const sentAt = Date.now();
+    // Past its deadline for the gateway, but written to the socket: Redis runs it once resumed.
+    expect(await store.accept('caller', undefined, sentAt, 60_000, { id: 'v1', value: '{}' })).toBeUndefined();
+    await sleep(600);
+    redis.resume();
+    let record = await store.caller('caller');
+    for (let i = 0; i < 40 && record?.generation === undefined; i++) {
+      await sleep(25);
+      record = await store.caller('caller');
+    }
+    expect(record?.generation).toBeDefined();
+    expect(record!.acceptedAgoMs).toBeGreaterThanOrEqual(Date.now() - sentAt - 50);
+  });
+});
