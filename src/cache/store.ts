@@ -85,7 +85,10 @@ export class MemoryStore implements CacheStore {
   readonly #entries: LRUCache<string, string>;
   /** One small record per caller; losing one (LRU) only costs that caller's cached visitors. */
   readonly #callers: LRUCache<string, MemoryRecord>;
-  /** Generations are never reused within the process, so a record recreated after a refusal or an eviction never reaches old entries. */
+  /**
+   * Generations are never reused within the process, so a record made again after a refusal or an
+   * eviction never reaches the old entries.
+   */
   #lastGeneration = 0;
 
   constructor({ maxEntries = MEMORY_CACHE_ENTRIES, maxBytes = MEMORY_CACHE_BYTES } = {}) {
