@@ -19,7 +19,6 @@ import { SEED_VISITOR_ID } from './demo/visitors.js';
 import { gatewayRules, operationLimitsPlugin } from './limits.js';
 import { operationLog } from './operationLog.js';
 import type { GatewayMetrics } from './metrics.js';
-import type { CacheStore } from './cache/store.js';
 import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
 
 
@@ -51,8 +50,11 @@ export interface ApolloOptions {
   sandboxHeaders: Record<string, string>;
   schema: GraphQLSchema;
   metrics?: GatewayMetrics;
-  /** Where automatic persisted queries live (shared with the visitor cache); Apollo's default otherwise. */
-  apqStore?: CacheStore;
+  /**
+   * Where automatic persisted queries live (cache/apq.ts: bounded, apart from cached visitors) and
+   * for how long; false turns them off; undefined leaves Apollo's default (its server-wide cache).
+   */
+  apqStore?: { cache: KeyValueCache<string>; ttlSeconds: number } | false;
 }
 
 export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore }: ApolloOptions): ApolloServer<GatewayContext> {
@@ -71,7 +73,7 @@ export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore
     // An oversized document stops in the parser: a 400, before any validation or execution work.
     parseOptions: { maxTokens: config.limits.maxTokens },
     validationRules: gatewayRules(config),
-    persistedQueries: apqStore ? { cache: apqCache(apqStore), ttl: 24 * 3600 } : undefined,
+    persistedQueries: apqStore && { cache: apqStore.cache, ttl: apqStore.ttlSeconds },
     plugins: [
       // Only what earns its cost: no cache-control hints here (they would wrap every field resolver),
       // and nothing reported to Apollo's cloud.
@@ -165,12 +167,3 @@ function documentStore(maxBytes: number): InMemoryLRUCache<DocumentNode> {
   });
 }
 
-/** Apollo's persisted-query cache interface over the gateway's store, under its own key prefix. */
-function apqCache(store: CacheStore): KeyValueCache<string> {
-  const prefix = 'lvg:apq:';
-  return {
-    get: (key) => store.get(prefix + key),
-    set: (key, value, options) => store.set(prefix + key, value, (options?.ttl ?? 86_400) * 1000),
-    delete: (key) => store.delete(prefix + key),
-  };
-}

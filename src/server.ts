@@ -12,7 +12,8 @@ import { clientIp } from './http/clientIp.js';
 import { createLogger, type Logger } from './logger.js';
 import { HttpRocketChatClient, type RocketChatClient } from './rocketchat/client.js';
 import { CachingRocketChatClient } from './cache/CachingRocketChatClient.js';
-import { MemoryStore, type CacheStore } from './cache/store.js';
+import { MemoryStore, type CacheStores } from './cache/store.js';
+import { memoryApqCache, SlotApqCache } from './cache/apq.js';
 import { GatewayMetrics } from './metrics.js';
 import { FastPath } from './fastPath.js';
 import { Cancellation } from './rocketchat/cancellation.js';
@@ -57,9 +58,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   if (upstream instanceof HttpRocketChatClient) {
     upstream.policy.onBreakerStateChange((state) => log.warn({ breaker: state }, `circuit breaker on Rocket.Chat is ${state}`));
   }
-  const store = await createStore(config, log);
+  const stores = await createStore(config, log, metrics);
   const sharedRateLimits = await shareRateLimits(config, upstream, log);
-  const client = store ? new CachingRocketChatClient(upstream, store, config.cacheTtlMs, metrics) : upstream;
+  const client = stores.visitors
+    ? new CachingRocketChatClient(upstream, stores.visitors, { ttlMs: config.cacheTtlMs, recheckMs: config.cacheRecheckMs }, metrics)
+    : upstream;
   const deps: ContextDeps = { client, config, log, onBatch: (size) => metrics.batch(size) };
   const schema = buildSchema();
   const fastPath = new FastPath(schema, config, metrics);
@@ -68,7 +71,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     schema,
     sandboxHeaders: options.sandboxHeaders ?? PLACEHOLDER_HEADERS,
     metrics,
-    apqStore: store,
+    apqStore: stores.apq && { cache: stores.apq, ttlSeconds: config.apq.ttlSeconds },
   });
   await apollo.start();
 
@@ -149,13 +152,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     res.end();
   }
 
+  // Redis trouble is reported but never fails readiness: queries answer without the cache.
   async function readyz(res: ServerResponse) {
+    const health = stores.health?.();
     try {
       const info = await client.serverInfo();
-      sendJson(res, 200, { status: 'ready', upstream: { version: info.version } });
+      sendJson(res, 200, { status: 'ready', upstream: { version: info.version }, cache: await health });
     } catch (err) {
       const reason = err instanceof GatewayError ? (err.extensions.upstream as { error?: string } | undefined)?.error : undefined;
-      sendJson(res, 503, { status: 'unavailable', reason: reason ?? 'upstream-error' });
+      sendJson(res, 503, { status: 'unavailable', reason: reason ?? 'upstream-error', cache: await health });
     }
   }
 
@@ -253,7 +258,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await closed;
       await apollo.stop();
       if (!options.client) await client.close();
-      await store?.close();
+      await stores.close();
       await sharedRateLimits?.close();
     },
   };
@@ -271,12 +276,23 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** The shared cache's store: none unless CACHE_TTL_MS > 0; Redis when REDIS_URL is set, so replicas share it. */
-async function createStore(config: Config, log: Logger): Promise<CacheStore | undefined> {
-  if (config.cacheTtlMs <= 0) return undefined;
-  if (!config.redisUrl) return new MemoryStore();
+/**
+ * Visitors (only when CACHE_TTL_MS > 0) and persisted queries: in process memory, or in Redis when
+ * REDIS_URL is set so replicas share them. Each is bounded on its own (see cache/).
+ */
+async function createStore(config: Config, log: Logger, metrics: GatewayMetrics): Promise<CacheStores> {
+  if (!config.redisUrl) {
+    const visitors = config.cacheTtlMs > 0 ? new MemoryStore() : undefined;
+    return { visitors, apq: memoryApqCache(config.apq.memoryBytes), close: async () => visitors?.close() };
+  }
   const { RedisStore } = await import('./cache/redisStore.js');
-  return new RedisStore(config.redisUrl, log);
+  const redis = new RedisStore({ url: config.redisUrl, timeoutMs: config.redisTimeoutMs, log, registry: metrics.registry });
+  return {
+    visitors: config.cacheTtlMs > 0 ? redis : undefined,
+    apq: new SlotApqCache(redis, config.apq.redisSlots, config.apq.ttlSeconds),
+    health: () => redis.health(),
+    close: () => redis.close(),
+  };
 }
 
 /** With REDIS_URL, replicas tell each other the rate-limit windows they learn (cache/sharedRateLimits.ts). */

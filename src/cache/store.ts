@@ -1,43 +1,132 @@
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { LRUCache } from 'lru-cache';
 
-/**
- * Where the optional shared cache keeps visitors (and Apollo's persisted queries): process memory by
- * default, Redis when REDIS_URL is set so replicas share it (redisStore.ts). A failing store is a miss,
- * never an error.
- */
-export interface CacheStore {
-  get(key: string): Promise<string | undefined>;
-  set(key: string, value: string, ttlMs: number): Promise<void>;
-  delete(key: string): Promise<void>;
-  /** Drops every key starting with `prefix` (one caller's entries). */
-  deletePrefix(prefix: string): Promise<void>;
+/** What the gateway keeps outside its requests: visitors (when CACHE_TTL_MS > 0) and persisted queries. */
+export interface CacheStores {
+  /** Cached visitors; none when the visitor cache is off. */
+  visitors: CacheStore | undefined;
+  /** Apollo's automatic persisted queries, apart from the visitors (apq.ts); false: off. */
+  apq: KeyValueCache<string> | false;
+  /** Whether Redis answers in time, for /readyz; absent without Redis. */
+  health?(): Promise<'ok' | 'degraded'>;
   close(): Promise<void>;
 }
 
+/**
+ * What the store knows of one caller (user id + token hash, see callerKey): a generation that is
+ * part of the key of every visitor cached for it, and when Rocket.Chat last accepted it.
+ */
+export interface CallerRecord {
+  /** Undefined: no record (never accepted, refused since, or expired). */
+  generation: string | undefined;
+  /** How long ago Rocket.Chat last accepted a call with these credentials; Infinity without a record. */
+  acceptedAgoMs: number;
+}
+
+export const NO_RECORD: CallerRecord = Object.freeze({ generation: undefined, acceptedAgoMs: Infinity });
+
+export interface VisitorEntry {
+  id: string;
+  /** The visitor as JSON. */
+  value: string;
+}
+
+/**
+ * Where the optional shared cache keeps visitors: process memory by default, Redis when REDIS_URL is
+ * set so replicas share it (redisStore.ts). A failing store is a miss, never an error.
+ *
+ * Invalidation is O(1): a refusal drops the caller's record, and the next acceptance starts a
+ * generation never used before, so the old entries are unreachable and expire by their TTL; nothing
+ * looks for them.
+ */
+export interface CacheStore {
+  /** The caller's record; undefined when the store cannot answer (no cache for this lookup). */
+  caller(caller: string): Promise<CallerRecord | undefined>;
+  get(caller: string, generation: string, id: string): Promise<string | undefined>;
+  /**
+   * Rocket.Chat accepted a call with the caller's credentials, sent at `sentAt` (epoch ms): record
+   * that, and cache `entry`, provided the caller's generation is still `generation` (undefined: if it
+   * had no record then, take whatever record it has now, or start one). Resolves with the generation
+   * now current; undefined when it moved on meanwhile (a refusal came in between) or the store
+   * failed, and then nothing was written. The record and the entry live `ttlMs`.
+   */
+  accept(caller: string, generation: string | undefined, sentAt: number, ttlMs: number, entry?: VisitorEntry): Promise<string | undefined>;
+  /** Rocket.Chat refused the caller (401, 403): drop its record. */
+  refuse(caller: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Where a caller's visitors are kept: `lvg:v2:visitor:<caller>:<generation>:<id>`, in both stores. */
+export const visitorKeyPrefix = (caller: string) => `lvg:v2:visitor:${caller}:`;
+
+export function visitorKey(caller: string, generation: string, id: string): string {
+  return `${visitorKeyPrefix(caller)}${generation}:${id}`;
+}
+
+/** Visitors the in-process cache keeps at most. */
+export const MEMORY_CACHE_ENTRIES = 10_000;
+/**
+ * Bytes of cached visitors the in-process cache keeps at most. A visitor is a few KiB, so 10,000 of
+ * them fit well under this and the entry count is the bound that binds; but Rocket.Chat may answer
+ * up to 1 MiB per visitor (free-form livechatData), and 10,000 of those would be about 20 GiB of
+ * strings. 64 MiB keeps the worst case a small share of a replica's heap.
+ */
+export const MEMORY_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** What a string costs V8 at most: two bytes per UTF-16 code unit (one-byte strings cost half). */
+const stringBytes = (text: string) => 2 * text.length;
+
+interface MemoryRecord {
+  generation: string;
+  acceptedAt: number;
+}
+
 export class MemoryStore implements CacheStore {
-  readonly #lru: LRUCache<string, string>;
+  readonly #entries: LRUCache<string, string>;
+  /** One small record per caller; losing one (LRU) only costs that caller's cached visitors. */
+  readonly #callers: LRUCache<string, MemoryRecord>;
+  /**
+   * Generations are never reused within the process, so a record made again after a refusal or an
+   * eviction never reaches the old entries.
+   */
+  #lastGeneration = 0;
 
-  constructor(maxEntries = 10_000) {
-    this.#lru = new LRUCache<string, string>({ max: maxEntries, ttlAutopurge: false, allowStale: false });
+  constructor({ maxEntries = MEMORY_CACHE_ENTRIES, maxBytes = MEMORY_CACHE_BYTES } = {}) {
+    this.#entries = new LRUCache<string, string>({
+      max: maxEntries,
+      maxSize: maxBytes,
+      sizeCalculation: (value, key) => stringBytes(key) + stringBytes(value),
+      ttlAutopurge: false,
+      allowStale: false,
+    });
+    this.#callers = new LRUCache<string, MemoryRecord>({ max: maxEntries, ttlAutopurge: false, allowStale: false });
   }
 
-  async get(key: string) {
-    return this.#lru.get(key);
+  async caller(caller: string): Promise<CallerRecord | undefined> {
+    const record = this.#callers.get(caller);
+    return record ? { generation: record.generation, acceptedAgoMs: Date.now() - record.acceptedAt } : NO_RECORD;
   }
 
-  async set(key: string, value: string, ttlMs: number) {
-    this.#lru.set(key, value, { ttl: ttlMs });
+  async get(caller: string, generation: string, id: string) {
+    return this.#entries.get(visitorKey(caller, generation, id));
   }
 
-  async delete(key: string) {
-    this.#lru.delete(key);
+  async accept(caller: string, generation: string | undefined, sentAt: number, ttlMs: number, entry?: VisitorEntry) {
+    let record = this.#callers.get(caller);
+    if (generation !== undefined && record?.generation !== generation) return undefined;
+    if (record) record.acceptedAt = Math.max(record.acceptedAt, sentAt);
+    else record = { generation: String(++this.#lastGeneration), acceptedAt: sentAt };
+    this.#callers.set(caller, record, { ttl: ttlMs });
+    if (entry) this.#entries.set(visitorKey(caller, record.generation, entry.id), entry.value, { ttl: ttlMs });
+    return record.generation;
   }
 
-  async deletePrefix(prefix: string) {
-    for (const key of [...this.#lru.keys()]) if (key.startsWith(prefix)) this.#lru.delete(key);
+  async refuse(caller: string) {
+    this.#callers.delete(caller);
   }
 
   async close() {
-    this.#lru.clear();
+    this.#entries.clear();
+    this.#callers.clear();
   }
 }

@@ -56,8 +56,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A throwaway redis-server on loopback (Debian's package; .ci/run installs it). */
-export async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
+/**
+ * A throwaway redis-server on loopback (Debian's package; .ci/run installs it). `pid` lets a test
+ * pause it (SIGSTOP) as a stuck Redis; stop() resumes it first, so it can handle SIGTERM.
+ */
+export async function startRedis(): Promise<{ url: string; port: number; pid: number; stop: () => Promise<void> }> {
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,10 +69,17 @@ export async function startRedis(): Promise<{ url: string; stop: () => Promise<v
   child.stdout!.on('data', (c) => (out += c));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitFor(() => out, /Ready to accept connections/);
+  let stopped = false;
+  child.once('exit', () => (stopped = true));
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
+    pid: child.pid!,
     async stop() {
-      child.kill('SIGTERM');
+      if (!stopped) {
+        child.kill('SIGCONT');
+        child.kill('SIGTERM');
+      }
       await exited;
     },
   };
