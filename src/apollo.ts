@@ -112,8 +112,12 @@ export function maskUnexpected(formatted: GraphQLFormattedError, error: unknown)
   if (original instanceof GraphQLError) {
     const code = formatted.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR ? apolloRequestErrorCode(original.message) : undefined;
     if (code) return { ...formatted, extensions: { ...formatted.extensions, code } };
-    // Apollo echoes the operation name the client sent, however long.
-    if (formatted.extensions?.code === 'OPERATION_RESOLUTION_FAILURE') return { ...formatted, message: clip(formatted.message, 200) };
+    // Apollo echoes the operation name the client sent, however long, in the message and in the
+    // stack trace's first line (outside production).
+    if (formatted.extensions?.code === 'OPERATION_RESOLUTION_FAILURE') {
+      const { stacktrace: _stack, ...extensions } = formatted.extensions;
+      return { ...formatted, message: clip(formatted.message, 200), extensions };
+    }
     return formatted;
   }
   return {

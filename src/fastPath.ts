@@ -5,6 +5,7 @@ import {
   parse,
   specifiedRules,
   validate,
+  valueFromASTUntyped,
   type DocumentNode,
   type GraphQLFormattedError,
   type GraphQLSchema,
@@ -46,7 +47,14 @@ interface Prepared {
   document?: DocumentNode;
   operations: Map<
     string,
-    | { compiled: CompiledQuery; demand: OperationDemand; variables: readonly VariableDefinitionNode[]; name: string | null }
+    | {
+        compiled: CompiledQuery;
+        demand: OperationDemand;
+        variables: readonly VariableDefinitionNode[];
+        /** Variables with a default, as values: graphql-jit ignores the default of a non-null variable. */
+        defaults: ReadonlyArray<readonly [string, unknown]>;
+        name: string | null;
+      }
     | { failure: { status: number; errors: GraphQLFormattedError[] } }
   >;
 }
@@ -111,7 +119,7 @@ export class FastPath {
       status = failure.status;
       formatted = failure.errors;
     } else {
-      const variables = (body.variables ?? {}) as Record<string, unknown>;
+      const variables = withDefaults((body.variables ?? {}) as Record<string, unknown>, operation.defaults);
       const checked = checkDemand(operation.demand, variables, this.#config);
       const refusal = 'refusal' in checked ? checked.refusal : context.visitors.admit(checked.calls);
       if (refusal) {
@@ -197,13 +205,32 @@ export class FastPath {
         customSerializers: { DateTime: serializeDateTime },
       });
       entry = isCompiledQuery(compiled)
-        ? { compiled, demand: operationDemand(document, operation), variables: operation.variableDefinitions ?? [], name: operation.name?.value ?? null }
+        ? {
+            compiled,
+            demand: operationDemand(document, operation),
+            variables: operation.variableDefinitions ?? [],
+            defaults: (operation.variableDefinitions ?? []).flatMap((d) =>
+              d.defaultValue ? [[d.variable.name.value, valueFromASTUntyped(d.defaultValue)] as const] : [],
+            ),
+            name: operation.name?.value ?? null,
+          }
         : { failure: { status: 400, errors: (compiled.errors ?? []).map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')) } };
     }
     prepared.operations.set(key, entry);
     return entry;
   }
 
+}
+
+/** The variables a request sent, with the operation's defaults for those it left out (an explicit null stays). */
+function withDefaults(variables: Record<string, unknown>, defaults: ReadonlyArray<readonly [string, unknown]>): Record<string, unknown> {
+  if (defaults.length === 0) return variables;
+  let filled: Record<string, unknown> | undefined;
+  for (const [name, value] of defaults) {
+    if (Object.hasOwn(variables, name) && variables[name] !== undefined) continue;
+    (filled ??= { ...variables })[name] = value;
+  }
+  return filled ?? variables;
 }
 
 /** What the DateTime scalar prints (UTC, milliseconds): Rocket.Chat's dates are already in that form. */

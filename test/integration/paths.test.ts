@@ -24,6 +24,10 @@ const CASES: Array<[string, Record<string, unknown>, Record<string, string>?]> =
   ['MAX_IDS', { query: 'query($ids: [ID!]!) { visitors(ids: $ids) { id } }', variables: { ids: ['a', 'b', 'c', 'd'] } }],
   ['introspection', { query: '{ __schema { queryType { name } } }' }],
   ['a mutation', { query: 'mutation { x }' }],
+  ['a non-null variable left to its default', { query: `query($ids: [ID!]! = ["${SEED_VISITOR_ID}"]) { visitors(ids: $ids) { id } }` }],
+  ['an explicit null for a nullable variable with a default', { query: `query($id: ID = "${SEED_VISITOR_ID}") { visitor(id: $id) { id } }`, variables: { id: null } }],
+  ['an operation over the upstream-call budget', { query: `{ ${Array.from({ length: 13 }, (_, k) => `a${k}: visitors(ids: [${Array.from({ length: 10 }, (_, i) => `"v${k}_${i}"`).join(',')}]) { id }`).join(' ')} }` }],
+  ['an unknown operation name of 90 KiB', { query: 'query A { __typename }', operationName: 'N'.repeat(90 * 1024) }],
 ];
 
 function normalise(body: GraphQLBody): GraphQLBody {
