@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_UPSTREAM_ERROR_LENGTH } from '../../src/errors.js';
+import { DEMO_HEADERS } from '../helpers/gateway.js';
+import { useServers } from '../helpers/servers.js';
+
+/**
+ * What Rocket.Chat answers is checked at the edge, end to end through a real gateway: an answer
+ * that is not what it claims to be is a coded error for that visitor, never a 500 and never served.
+ */
+const servers = useServers();
+
+const ONE = (id: string) => ({ query: `{ visitor(id: "${id}") { id name } }` });
+
+describe('upstream error strings', () => {
+  it('a 900 KiB error string reaches the client cut to its first characters, and the logs never hold it', async () => {
+    const huge = `Something broke: ${'x'.repeat(900 * 1024)}`;
+    const upstream = await servers.fake(() => ({ status: 400, body: { success: false, error: huge } }));
+    const gateway = await servers.gateway(upstream.url);
+    const res = await gateway.post(ONE('vIsItOr0000000001'), DEMO_HEADERS);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ visitor: null });
+    const extensions = res.body.errors![0]!.extensions!;
+    expect(extensions.code).toBe('UPSTREAM_ERROR');
+    expect(extensions.upstream.status).toBe(400);
+    expect(extensions.upstream.error).toHaveLength(MAX_UPSTREAM_ERROR_LENGTH);
+    expect(extensions.upstream.error.startsWith('Something broke: xxx')).toBe(true);
+    expect(JSON.stringify(res.body).length).toBeLessThan(2048);
+    expect(JSON.stringify(gateway.logs).length).toBeLessThan(64 * 1024);
+  });
+});
