@@ -28,3 +28,17 @@ describe('upstream error strings', () => {
     expect(JSON.stringify(gateway.logs).length).toBeLessThan(64 * 1024);
   });
 });
+
+describe('visitor status', () => {
+  it.each(['__proto__', 'constructor', 'toString'])('status %j answers data with status null and a warning, not a 500', async (status) => {
+    const id = 'pRoToStAtUs000001';
+    const upstream = await servers.fake(() => ({ body: { visitor: { _id: id, name: 'Odd Status', status }, success: true } }));
+    const gateway = await servers.gateway(upstream.url);
+    const res = await gateway.post({ query: `{ visitor(id: "${id}") { id name status } }` }, DEMO_HEADERS);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ data: { visitor: { id, name: 'Odd Status', status: null } } });
+    const warnings = gateway.logs.filter((l) => l.level === 40 && String(l.msg).includes('unknown visitor status'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ status, visitorId: id });
+  });
+});
