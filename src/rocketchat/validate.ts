@@ -12,11 +12,38 @@ import type { VisitorsInfoResponse, WireErrorBody, WireVisitor } from './models.
  * call's own work (it runs once per visitor, 50 times for a full `visitors(ids)`).
  */
 
-/** RFC 3339 with an offset, fields in range; DateTime serialises these unchanged (fastPath.ts). */
-const ISO_DATE_TIME = '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d+)?(Z|[+-]([01]\\d|2[0-3]):[0-5]\\d)$';
+/**
+ * RFC 3339 with an offset, every field in its range (no hour 24, no leap second: JavaScript's Date
+ * has neither); DateTime serialises these unchanged (fastPath.ts). No capture groups: only the
+ * match is needed, and the day is then read from fixed positions.
+ */
+const ISO_DATE_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+
+/** Days in each month of a common year; February's 29th is checked against the year. */
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+const digit = (text: string, at: number) => text.charCodeAt(at) - 48;
+
+/**
+ * A date that exists: the pattern alone passes 2024-02-30, which the DateTime scalar would shift
+ * to March 1st and the fast path would print as sent. Days up to the 28th exist in every month,
+ * so nearly every date is settled by the pattern and one comparison.
+ */
+function isDateTime(text: string): boolean {
+  if (!ISO_DATE_TIME.test(text)) return false;
+  const day = digit(text, 8) * 10 + digit(text, 9);
+  if (day <= 28) return true;
+  const month = digit(text, 5) * 10 + digit(text, 6);
+  if (day <= DAYS_IN_MONTH[month]!) return true;
+  if (month !== 2 || day !== 29) return false;
+  const year = digit(text, 0) * 1000 + digit(text, 1) * 100 + digit(text, 2) * 10 + digit(text, 3);
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+}
+
+const DATE_TIME_FORMAT = 'rocketchat-date-time';
 
 const string = { type: 'string' };
-const date = { type: 'string', pattern: ISO_DATE_TIME };
+const date = { type: 'string', format: DATE_TIME_FORMAT };
 const object = (properties: Record<string, SchemaObject>, required: string[] = []): SchemaObject => ({ type: 'object', properties, required });
 const arrayOf = (items: SchemaObject): SchemaObject => ({ type: 'array', items });
 const record = { type: 'object' };
@@ -48,7 +75,9 @@ const VISITOR = object(
   ['_id'],
 );
 
-const isVisitorsInfo = new Ajv({ allErrors: false }).compile<VisitorsInfoResponse>(
+const ajv = new Ajv({ allErrors: false });
+ajv.addFormat(DATE_TIME_FORMAT, { type: 'string', validate: isDateTime });
+const isVisitorsInfo = ajv.compile<VisitorsInfoResponse>(
   object({ success: { const: true }, visitor: VISITOR }, ['success', 'visitor']),
 );
 
@@ -62,8 +91,12 @@ export function parseVisitorsInfo(
   if (body && typeof body === 'object' && (body as WireErrorBody).success === false) {
     throw errorFromResponse(200, body as WireErrorBody, headers);
   }
-  if (!isVisitorsInfo(body)) throw badResponse(status, `unexpected shape at ${where(isVisitorsInfo.errors?.[0])}`);
+  if (!isVisitorsInfo(body)) throw badResponse(status, shapeError(isVisitorsInfo.errors?.[0]));
   return body.visitor;
+}
+
+function shapeError(error: ErrorObject | undefined): string {
+  return error?.keyword === 'format' ? `${where(error)} is not a valid date-time` : `unexpected shape at ${where(error)}`;
 }
 
 /** `visitor.phone.0.phoneNumber`: the path only, never the offending value. */

@@ -42,3 +42,22 @@ describe('visitor status', () => {
     expect(warnings[0]).toMatchObject({ status, visitorId: id });
   });
 });
+
+describe('dates', () => {
+  it('an impossible date is UPSTREAM_BAD_RESPONSE naming the field, never shifted to March 1st', async () => {
+    const id = 'fEbRuArY30vIsItOr';
+    const upstream = await servers.fake(() => ({ body: { visitor: { _id: id, name: 'Leap', ts: '2024-02-30T10:00:00.000Z' }, success: true } }));
+    const gateway = await servers.gateway(upstream.url);
+    for (const query of [`{ visitor(id: "${id}") { id createdAt } }`, `{ visitor(id: "${id}") { id name } }`]) {
+      const res = await gateway.post({ query }, DEMO_HEADERS);
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({ visitor: null });
+      expect(res.body.errors).toHaveLength(1);
+      const error = res.body.errors![0]!;
+      expect(error.extensions).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', upstream: { status: 200, error: null } });
+      expect(error.message).toContain('visitor.ts');
+      expect(JSON.stringify(res.body)).not.toContain('2024-02-30');
+      expect(JSON.stringify(res.body)).not.toContain('2024-03-01');
+    }
+  });
+});

@@ -106,6 +106,83 @@ describe('parseVisitorsInfo: wrong shapes → UPSTREAM_BAD_RESPONSE', () => {
   });
 });
 
+describe('parseVisitorsInfo: dates that do not exist → UPSTREAM_BAD_RESPONSE naming the field', () => {
+  it.each([
+    '2024-02-30T10:00:00.000Z',
+    '2024-02-31T10:00:00.000Z',
+    '2023-02-29T10:00:00.000Z', // not a leap year
+    '1900-02-29T10:00:00.000Z', // a century that is not a leap year
+    '2100-02-29T00:00:00Z',
+    '2024-04-31T10:00:00.000Z',
+    '2024-06-31T10:00:00.000Z',
+    '2024-09-31T10:00:00.000Z',
+    '2024-11-31T10:00:00+02:00',
+    '2024-00-10T10:00:00.000Z', // out of range, field by field
+    '2024-01-00T10:00:00.000Z',
+    '2024-01-32T10:00:00.000Z',
+    '2024-01-10T24:00:00.000Z',
+    '2024-01-10T10:60:00.000Z',
+    '2024-12-31T23:59:60Z', // a leap second: Date has none
+    '2024-01-10T10:00:00+24:00',
+    '2024-01-10T10:00:00.000',
+    '2024-01-10 10:00:00.000Z',
+    '+02024-01-10T10:00:00.000Z',
+  ])('%s', (value) => {
+    for (const [field, patch] of [
+      ['visitor.ts', { ts: value }],
+      ['visitor._updatedAt', { _updatedAt: value }],
+      ['visitor.lastChat.ts', { lastChat: { _id: 'rOoM1', ts: value } }],
+      ['visitor.lastAgent.ts', { lastAgent: { agentId: 'aGeNt1', username: 'a', ts: value } }],
+    ] as const) {
+      const err = thrown(() => parseVisitorsInfo(200, {}, seedWith(patch)));
+      expect(err.extensions.code).toBe('UPSTREAM_BAD_RESPONSE');
+      expect(err.extensions.upstream).toStrictEqual({ status: 200, error: null });
+      expect(err.retryable).toBe(false);
+      expect(err.message).toContain(`${field} is not a valid date-time`);
+      expect(JSON.stringify({ m: err.message, e: err.extensions })).not.toContain(value);
+    }
+  });
+
+  it.each([
+    '2024-02-29T10:00:00.000Z',
+    '2000-02-29T10:00:00.000Z', // divisible by 400: a leap year
+    '1600-02-29T00:00:00Z',
+    '2024-01-31T23:59:59.999Z',
+    '2024-03-31T00:00:00.000Z',
+    '2024-04-30T00:00:00.000Z',
+    '2024-05-31T00:00:00.000Z',
+    '2024-07-31T00:00:00.000Z',
+    '2024-08-31T00:00:00.000Z',
+    '2024-10-31T00:00:00.000Z',
+    '2024-12-31T23:59:59+14:00',
+    '2023-02-28T00:00:00-12:00',
+    '0001-01-01T00:00:00.000Z',
+    '9999-12-31T23:59:59.999Z',
+  ])('%s exists and passes unchanged', (value) => {
+    const visitor = parseVisitorsInfo(200, {}, seedWith({ ts: value, lastChat: { _id: 'rOoM1', ts: value } }));
+    expect(visitor.ts).toBe(value);
+    expect(visitor.lastChat?.ts).toBe(value);
+  });
+
+  it('agrees with Date for every day of a leap and a common year', () => {
+    for (const year of [2023, 2024]) {
+      for (let month = 1; month <= 12; month++) {
+        for (let day = 1; day <= 31; day++) {
+          const value = `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T12:00:00.000Z`;
+          const exists = new Date(value).toISOString() === value;
+          let passed = true;
+          try {
+            parseVisitorsInfo(200, {}, seedWith({ ts: value }));
+          } catch {
+            passed = false;
+          }
+          expect([value, passed]).toStrictEqual([value, exists]);
+        }
+      }
+    }
+  });
+});
+
 describe('parseVisitorsInfo: non-200 statuses go to the catalogue', () => {
   it.each<[number, unknown, string]>([
     [400, { success: false, error: 'visitor-not-found' }, 'NOT_FOUND'],
