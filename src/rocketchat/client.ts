@@ -14,7 +14,7 @@ import { Coalescer } from './coalesce.js';
 import type { ServerInfoResponse, WireErrorBody, WireVisitor } from './models.js';
 import { RateLimitMemory } from './rateLimits.js';
 import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from './resilience.js';
-import { parseVisitorsInfo } from './validate.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseVisitorsInfo } from './validate.js';
 
 /** A caller's Rocket.Chat credentials, exactly as the caller sent them. */
 export interface Credentials {
@@ -48,6 +48,8 @@ export interface RocketChatClientOptions extends ResilienceOptions {
   baseUrl: string;
   /** Told of every attempt: its status class (2xx, 4xx, 429, 5xx, error, timeout) and duration. */
   observe?: (statusClass: string, seconds: number) => void;
+  /** Deepest nesting of a visitor's free-form values (MAX_JSON_DEPTH); deeper is a bad response. */
+  maxJsonDepth?: number;
 }
 
 /** Rocket.Chat's visitor is a few KiB; anything near this is not a visitor. */
@@ -76,6 +78,7 @@ export class HttpRocketChatClient implements RocketChatClient {
   readonly #rateLimits = new RateLimitMemory();
   readonly #inflight = new Coalescer<WireVisitor>();
   readonly #observe: RocketChatClientOptions['observe'];
+  readonly #maxJsonDepth: number;
 
   constructor(options: RocketChatClientOptions) {
     const url = new URL(options.baseUrl);
@@ -84,6 +87,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     this.#timeoutMs = options.timeoutMs;
     this.#policy = new UpstreamPolicy(options);
     this.#observe = options.observe;
+    this.#maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
     this.#pool = new Pool(url.origin, {
       connections: options.connections,
       pipelining: 1,
@@ -121,7 +125,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     if (clientIp) headers['x-real-ip'] = clientIp;
     const interpret = (answer: UpstreamAnswer): WireVisitor => {
       try {
-        return parseVisitorsInfo(answer.status, answer.headers, answer.body);
+        return parseVisitorsInfo(answer.status, answer.headers, answer.body, this.#maxJsonDepth);
       } catch (err) {
         if (err instanceof GatewayError && err.code === 'RATE_LIMITED') {
           this.#rateLimits.remember(bucket, Number(err.extensions.retryAfter ?? 0));

@@ -61,3 +61,59 @@ describe('dates', () => {
     }
   });
 });
+
+describe('nesting', () => {
+  const deepText = (levels: number) => `${'{"k":'.repeat(levels)}1${'}'.repeat(levels)}`;
+  const deep = (levels: number) => JSON.parse(deepText(levels)) as Record<string, unknown>;
+  const ids = ['sHaLlOwViSiToR001', 'dEePvIsItOr000002', 'sHaLlOwViSiToR003'];
+  const BATCH = {
+    query: 'query($ids: [ID!]!) { visitors(ids: $ids) { id customFields externalIds { metadata } } }',
+    variables: { ids },
+  };
+
+  it('a visitor nested 5 000 levels deep in one of three is UPSTREAM_BAD_RESPONSE; the other two answer, HTTP 200', async () => {
+    const upstream = await servers.fake((req) => {
+      const id = req.query.visitorId!;
+      // As text: the fake's own JSON.stringify would overflow on 5 000 levels, as the gateway's did.
+      const livechatData = id === ids[1] ? deepText(5000) : JSON.stringify({ plan: 'basic', nested: { ok: true } });
+      return { body: `{"visitor":{"_id":${JSON.stringify(id)},"livechatData":${livechatData}},"success":true}` };
+    });
+    const gateway = await servers.gateway(upstream.url);
+    for (const send of [
+      () => gateway.post(BATCH, DEMO_HEADERS),
+      // The other path (Apollo Server) serialises its answers too.
+      async () => {
+        const url = `${gateway.url}?query=${encodeURIComponent(BATCH.query)}&variables=${encodeURIComponent(JSON.stringify(BATCH.variables))}`;
+        const res = await fetch(url, { headers: { ...DEMO_HEADERS, 'apollo-require-preflight': 'true' } });
+        return { status: res.status, body: (await res.json()) as { data?: any; errors?: any[] } };
+      },
+    ]) {
+      const res = await send();
+      expect(res.status).toBe(200);
+      const shallow = { customFields: { plan: 'basic', nested: { ok: true } }, externalIds: [] };
+      expect(res.body.data).toEqual({ visitors: [{ id: ids[0], ...shallow }, null, { id: ids[2], ...shallow }] });
+      expect(res.body.errors).toHaveLength(1);
+      expect(res.body.errors![0]).toMatchObject({
+        path: ['visitors', 1],
+        extensions: { code: 'UPSTREAM_BAD_RESPONSE', upstream: { status: 200, error: null } },
+      });
+      expect(res.body.errors![0]!.message).toContain('visitor.livechatData is nested deeper than 20');
+    }
+  });
+
+  it('takes MAX_JSON_DEPTH, and bounds externalIds[].metadata the same way', async () => {
+    const upstream = await servers.fake((req) => {
+      const id = req.query.visitorId!;
+      const metadata = id === ids[2] ? deep(4) : deep(3);
+      return { body: { visitor: { _id: id, livechatData: deep(3), externalIds: [{ appId: 'a', entityId: 'e', metadata }] }, success: true } };
+    });
+    const gateway = await servers.gateway(upstream.url, { MAX_JSON_DEPTH: '3' });
+    const res = await gateway.post(BATCH, DEMO_HEADERS);
+    expect(res.status).toBe(200);
+    expect(res.body.data!.visitors[0]).toEqual({ id: ids[0], customFields: deep(3), externalIds: [{ metadata: deep(3) }] });
+    expect(res.body.data!.visitors[2]).toBeNull();
+    expect(res.body.errors).toHaveLength(1);
+    expect(res.body.errors![0]!.path).toEqual(['visitors', 2]);
+    expect(res.body.errors![0]!.message).toContain('visitor.externalIds.0.metadata is nested deeper than 3');
+  });
+});
