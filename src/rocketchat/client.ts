@@ -125,7 +125,11 @@ export class HttpRocketChatClient implements RocketChatClient {
     if (clientIp) headers['x-real-ip'] = clientIp;
     const interpret = (answer: UpstreamAnswer): WireVisitor => {
       try {
-        return parseVisitorsInfo(answer.status, answer.headers, answer.body, this.#maxJsonDepth);
+        const visitor = parseVisitorsInfo(answer.status, answer.headers, answer.body, this.#maxJsonDepth);
+        // Someone else's visitor (a proxy's cache keyed without the query, a mix-up upstream) must
+        // not be served, nor cached, as this one; the reason never names the other id.
+        if (visitor._id !== id) throw badResponse(answer.status, 'visitor._id is not the id asked for');
+        return visitor;
       } catch (err) {
         if (err instanceof GatewayError && err.code === 'RATE_LIMITED') {
           this.#rateLimits.remember(bucket, Number(err.extensions.retryAfter ?? 0));
