@@ -151,11 +151,15 @@ export function badResponse(status: number, reason: string): GatewayError {
   });
 }
 
-export function upstreamTimeout(timeoutMs: number, { retryable = true } = {}): GatewayError {
+/**
+ * No answer in time. A fault of Rocket.Chat's unless it had less than a whole attempt's time: the
+ * call's deadline cutting short an attempt that waited for a connection first proves nothing.
+ */
+export function upstreamTimeout(timeoutMs: number, { retryable = true, upstreamFault = true } = {}): GatewayError {
   return new GatewayError(`Rocket.Chat did not answer within ${timeoutMs} ms.`, 'UPSTREAM_TIMEOUT', {
     upstream: { status: null, error: 'timeout' },
     retryable,
-    upstreamFault: true,
+    upstreamFault,
   });
 }
 
@@ -228,6 +232,17 @@ export function circuitOpen(): GatewayError {
 export function upstreamSaturated(): GatewayError {
   return new GatewayError('Too many calls to Rocket.Chat are in progress; try again shortly.', 'UPSTREAM_UNAVAILABLE', {
     upstream: { status: null, error: 'bulkhead-full' },
+  });
+}
+
+/**
+ * The call's deadline passed while it waited for a connection, or after it waited so long that its
+ * attempt had less than a whole attempt's time: the gateway's own queue, not Rocket.Chat, ran out
+ * of time, so it is neither a fault for the breaker nor worth a retry.
+ */
+export function upstreamQueueTimeout(): GatewayError {
+  return new GatewayError('Too many calls to Rocket.Chat are in progress; this one waited past its deadline.', 'UPSTREAM_UNAVAILABLE', {
+    upstream: { status: null, error: 'queue-timeout' },
   });
 }
 

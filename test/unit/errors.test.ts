@@ -4,12 +4,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   badResponse,
   badUserInput,
+  circuitOpen,
   errorFromResponse,
   errorFromTransport,
   GatewayError,
   MAX_UPSTREAM_ERROR_LENGTH,
   missingCredentials,
   retryAfterSeconds,
+  upstreamQueueTimeout,
+  upstreamSaturated,
   upstreamTimeout,
 } from '../../src/errors.js';
 import type { WireErrorBody } from '../../src/rocketchat/models.js';
@@ -361,6 +364,30 @@ describe('badResponse and upstreamTimeout', () => {
     expect(err.extensions.code).toBe('UPSTREAM_TIMEOUT');
     expect(err.extensions.upstream).toStrictEqual({ status: null, error: 'timeout' });
     expect(err.retryable).toBe(false);
+    expect(err.upstreamFault).toBe(true);
+  });
+
+  it('upstreamTimeout is a fault unless told otherwise (a deadline cutting a short attempt), same code and details', () => {
+    const err = upstreamTimeout(8000, { retryable: false, upstreamFault: false });
+    expect(err.extensions.code).toBe('UPSTREAM_TIMEOUT');
+    expect(err.extensions.upstream).toStrictEqual({ status: null, error: 'timeout' });
+    expect(err.message).toContain('8000 ms');
+    expect(err.upstreamFault).toBe(false);
+    expect(upstreamTimeout(3000).upstreamFault).toBe(true);
+  });
+});
+
+describe('the gateway refusing or giving up on its own: never a fault, never retried', () => {
+  it.each<[string, () => GatewayError, string]>([
+    ['upstreamQueueTimeout', upstreamQueueTimeout, 'queue-timeout'],
+    ['upstreamSaturated', upstreamSaturated, 'bulkhead-full'],
+    ['circuitOpen', circuitOpen, 'circuit-open'],
+  ])('%s → UPSTREAM_UNAVAILABLE, upstream.error %j', (_name, make, error) => {
+    const err = make();
+    expect(err.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(err.extensions.upstream).toStrictEqual({ status: null, error });
+    expect(err.retryable).toBe(false);
+    expect(err.upstreamFault).toBe(false);
   });
 });
 
