@@ -56,6 +56,8 @@ export interface RocketChatClientOptions extends ResilienceOptions {
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
+/** `8.4.1`, `7.0.0-rc.1`, `6.5.0-develop+build.7`. */
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 const INFO_PATH = '/api/info';
 
 interface UpstreamAnswer {
@@ -153,7 +155,8 @@ export class HttpRocketChatClient implements RocketChatClient {
       return await this.#get(`${this.#pathPrefix}${INFO_PATH}`, { accept: 'application/json' }, attempt, (answer) => {
         if (answer.status !== 200) throw errorFromResponse(answer.status, answer.body as WireErrorBody | undefined);
         const info = answer.body as Partial<ServerInfoResponse> | undefined;
-        if (!info || typeof info.version !== 'string') throw badResponse(answer.status, 'no version in /api/info');
+        // /readyz repeats the version to anyone who asks: only something shaped like one.
+        if (!info || typeof info.version !== 'string' || !VERSION.test(info.version)) throw badResponse(answer.status, 'no version in /api/info');
         return { version: info.version, success: true };
       });
     } finally {

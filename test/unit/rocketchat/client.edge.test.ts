@@ -76,3 +76,21 @@ describe('HttpRocketChatClient: maxJsonDepth', () => {
     expect(upstream!.calls).toBe(2);
   });
 });
+
+describe('HttpRocketChatClient.serverInfo: the version /readyz repeats', () => {
+  it.each(['8.4.1', '7.0.0-rc.1', '6.5.0-develop+build.7'])('%s is taken as it is', async (version) => {
+    const c = await against(() => ({ body: { version, success: true } }));
+    await expect(c.serverInfo()).resolves.toStrictEqual({ version, success: true });
+  });
+
+  it.each([['900 KiB', 'x'.repeat(900 * 1024)], ['markup', '<b>8.4.1</b>'], ['a newline', '8.4.1\nX-Injected: 1'], ['empty', '']])(
+    'a version that is not one (%s) is UPSTREAM_BAD_RESPONSE, never repeated',
+    async (_label, version) => {
+      const c = await against(() => ({ body: { version, success: true } }));
+      const err = await rejection(c.serverInfo());
+      expect(err.code).toBe('UPSTREAM_BAD_RESPONSE');
+      expect(err.extensions.upstream).toStrictEqual({ status: 200, error: null });
+      if (version) expect(JSON.stringify({ m: err.message, e: err.extensions })).not.toContain(version);
+    },
+  );
+});
