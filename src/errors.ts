@@ -63,12 +63,35 @@ export class GatewayError extends GraphQLError {
   }
 }
 
-/** Rocket.Chat's 401 body says `message`; every other error body says `error`. */
+/**
+ * The longest upstream error string a client (or a log line) ever holds. Rocket.Chat's own strings
+ * are short (the 429 sentence, the longest in BEHAVIOR.md, is 129 characters; an `invalid-params`
+ * one names a parameter), so 256 keeps every real one whole, while an upstream or a proxy that puts
+ * a whole page in `error` costs each of the up to MAX_IDS errors of one answer a fixed, small size.
+ */
+export const MAX_UPSTREAM_ERROR_LENGTH = 256;
+
+/**
+ * Rocket.Chat's 401 body says `message`; every other error body says `error`. Bounded here, where it
+ * is read, so that no error, response or log line downstream ever holds the long one.
+ */
 function upstreamErrorString(body: WireErrorBody | undefined): string | null {
   if (!body || typeof body !== 'object') return null;
-  if (typeof body.error === 'string') return body.error;
-  if (typeof body.message === 'string') return body.message;
+  if (typeof body.error === 'string') return bounded(body.error);
+  if (typeof body.message === 'string') return bounded(body.message);
   return null;
+}
+
+function bounded(text: string): string {
+  if (text.length <= MAX_UPSTREAM_ERROR_LENGTH) return text;
+  // One character is kept for the ellipsis that tells the reader it was cut; a surrogate pair is
+  // never split, so the result is still well-formed UTF-16 for JSON and logs.
+  let end = MAX_UPSTREAM_ERROR_LENGTH - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  // V8 makes a slice a view that keeps the whole original alive; the copy through a buffer lets
+  // the long one go with the body it came in (only over-long strings ever take this path).
+  return Buffer.from(`${text.slice(0, end)}…`, 'utf8').toString('utf8');
 }
 
 /**
@@ -139,11 +162,15 @@ export function badResponse(status: number, reason: string): GatewayError {
   });
 }
 
-export function upstreamTimeout(timeoutMs: number, { retryable = true } = {}): GatewayError {
+/**
+ * No answer in time. A fault of Rocket.Chat's unless it had less than a whole attempt's time: the
+ * call's deadline cutting short an attempt that waited for a connection first proves nothing.
+ */
+export function upstreamTimeout(timeoutMs: number, { retryable = true, upstreamFault = true } = {}): GatewayError {
   return new GatewayError(`Rocket.Chat did not answer within ${timeoutMs} ms.`, 'UPSTREAM_TIMEOUT', {
     upstream: { status: null, error: 'timeout' },
     retryable,
-    upstreamFault: true,
+    upstreamFault,
   });
 }
 
@@ -216,6 +243,17 @@ export function circuitOpen(): GatewayError {
 export function upstreamSaturated(): GatewayError {
   return new GatewayError('Too many calls to Rocket.Chat are in progress; try again shortly.', 'UPSTREAM_UNAVAILABLE', {
     upstream: { status: null, error: 'bulkhead-full' },
+  });
+}
+
+/**
+ * The call's deadline passed while it waited for a connection, or after it waited so long that its
+ * attempt had less than a whole attempt's time: the gateway's own queue, not Rocket.Chat, ran out
+ * of time, so it is neither a fault for the breaker nor worth a retry.
+ */
+export function upstreamQueueTimeout(): GatewayError {
+  return new GatewayError('Too many calls to Rocket.Chat are in progress; this one waited past its deadline.', 'UPSTREAM_UNAVAILABLE', {
+    upstream: { status: null, error: 'queue-timeout' },
   });
 }
 

@@ -52,6 +52,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ...config.upstream,
       breakerThreshold: config.breaker.threshold,
       breakerHalfOpenMs: config.breaker.halfOpenMs,
+      maxJsonDepth: config.maxJsonDepth,
       observe: (statusClass, seconds) => metrics.upstream(statusClass, seconds),
     });
   const metrics = new GatewayMetrics({ breakerState: () => upstream.breakerState });

@@ -15,7 +15,7 @@ import { Coalescer } from './coalesce.js';
 import type { ServerInfoResponse, WireErrorBody, WireVisitor } from './models.js';
 import { RateLimitMemory } from './rateLimits.js';
 import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from './resilience.js';
-import { parseVisitorsInfo } from './validate.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseVisitorsInfo } from './validate.js';
 import { recordWireSize } from './wireSize.js';
 
 /** A caller's Rocket.Chat credentials, exactly as the caller sent them. */
@@ -55,12 +55,16 @@ export interface RocketChatClientOptions extends ResilienceOptions {
   baseUrl: string;
   /** Told of every attempt: its status class (2xx, 4xx, 429, 5xx, error, timeout) and duration. */
   observe?: (statusClass: string, seconds: number) => void;
+  /** Deepest nesting of a visitor's free-form values (MAX_JSON_DEPTH); deeper is a bad response. */
+  maxJsonDepth?: number;
 }
 
 /** Rocket.Chat's visitor is a few KiB; anything near this is not a visitor. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
+/** `8.4.1`, `7.0.0-rc.1`, `6.5.0-develop+build.7`. */
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 const INFO_PATH = '/api/info';
 
 interface UpstreamAnswer {
@@ -85,6 +89,7 @@ export class HttpRocketChatClient implements RocketChatClient {
   readonly #rateLimits = new RateLimitMemory();
   readonly #inflight = new Coalescer<WireVisitor>();
   readonly #observe: RocketChatClientOptions['observe'];
+  readonly #maxJsonDepth: number;
 
   constructor(options: RocketChatClientOptions) {
     const url = new URL(options.baseUrl);
@@ -93,6 +98,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     this.#timeoutMs = options.timeoutMs;
     this.#policy = new UpstreamPolicy(options);
     this.#observe = options.observe;
+    this.#maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
     this.#pool = new Pool(url.origin, {
       connections: options.connections,
       pipelining: 1,
@@ -141,7 +147,10 @@ export class HttpRocketChatClient implements RocketChatClient {
     const interpret = (answer: UpstreamAnswer): WireVisitor => {
       this.#rateLimits.observe(bucket, answer.headers);
       try {
-        const visitor = parseVisitorsInfo(answer.status, answer.headers, answer.body);
+        const visitor = parseVisitorsInfo(answer.status, answer.headers, answer.body, this.#maxJsonDepth);
+        // Someone else's visitor (a proxy's cache keyed without the query, a mix-up upstream) must
+        // not be served, nor cached, as this one; the reason never names the other id.
+        if (visitor._id !== id) throw badResponse(answer.status, 'visitor._id is not the id asked for');
         recordWireSize(visitor, answer.bytes);
         return visitor;
       } catch (err) {
@@ -170,7 +179,8 @@ export class HttpRocketChatClient implements RocketChatClient {
       return await this.#get(`${this.#pathPrefix}${INFO_PATH}`, { accept: 'application/json' }, attempt, (answer) => {
         if (answer.status !== 200) throw errorFromResponse(answer.status, answer.body as WireErrorBody | undefined);
         const info = answer.body as Partial<ServerInfoResponse> | undefined;
-        if (!info || typeof info.version !== 'string') throw badResponse(answer.status, 'no version in /api/info');
+        // /readyz repeats the version to anyone who asks: only something shaped like one.
+        if (!info || typeof info.version !== 'string' || !VERSION.test(info.version)) throw badResponse(answer.status, 'no version in /api/info');
         return { version: info.version, success: true };
       });
     } finally {

@@ -12,11 +12,38 @@ import type { VisitorsInfoResponse, WireErrorBody, WireVisitor } from './models.
  * call's own work (it runs once per visitor, 50 times for a full `visitors(ids)`).
  */
 
-/** RFC 3339 with an offset, fields in range; DateTime serialises these unchanged (fastPath.ts). */
-const ISO_DATE_TIME = '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d+)?(Z|[+-]([01]\\d|2[0-3]):[0-5]\\d)$';
+/**
+ * RFC 3339 with an offset, every field in its range (no hour 24, no leap second: JavaScript's Date
+ * has neither); DateTime serialises these unchanged (fastPath.ts). No capture groups: only the
+ * match is needed, and the day is then read from fixed positions.
+ */
+const ISO_DATE_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+
+/** Days in each month of a common year; February's 29th is checked against the year. */
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+const digit = (text: string, at: number) => text.charCodeAt(at) - 48;
+
+/**
+ * A date that exists: the pattern alone passes 2024-02-30, which the DateTime scalar would shift
+ * to March 1st and the fast path would print as sent. Days up to the 28th exist in every month,
+ * so nearly every date is settled by the pattern and one comparison.
+ */
+function isDateTime(text: string): boolean {
+  if (!ISO_DATE_TIME.test(text)) return false;
+  const day = digit(text, 8) * 10 + digit(text, 9);
+  if (day <= 28) return true;
+  const month = digit(text, 5) * 10 + digit(text, 6);
+  if (day <= DAYS_IN_MONTH[month]!) return true;
+  if (month !== 2 || day !== 29) return false;
+  const year = digit(text, 0) * 1000 + digit(text, 1) * 100 + digit(text, 2) * 10 + digit(text, 3);
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+}
+
+const DATE_TIME_FORMAT = 'rocketchat-date-time';
 
 const string = { type: 'string' };
-const date = { type: 'string', pattern: ISO_DATE_TIME };
+const date = { type: 'string', format: DATE_TIME_FORMAT };
 const object = (properties: Record<string, SchemaObject>, required: string[] = []): SchemaObject => ({ type: 'object', properties, required });
 const arrayOf = (items: SchemaObject): SchemaObject => ({ type: 'array', items });
 const record = { type: 'object' };
@@ -48,22 +75,167 @@ const VISITOR = object(
   ['_id'],
 );
 
-const isVisitorsInfo = new Ajv({ allErrors: false }).compile<VisitorsInfoResponse>(
+const ajv = new Ajv({ allErrors: false });
+ajv.addFormat(DATE_TIME_FORMAT, { type: 'string', validate: isDateTime });
+const isVisitorsInfo = ajv.compile<VisitorsInfoResponse>(
   object({ success: { const: true }, visitor: VISITOR }, ['success', 'visitor']),
 );
 
-/** Turns one visitors.info answer into a visitor or the catalogue error for it. */
+/** MAX_JSON_DEPTH's default (config.ts), for callers that do not pass one. */
+export const DEFAULT_MAX_JSON_DEPTH = 20;
+
+/**
+ * Turns one visitors.info answer into a visitor or the catalogue error for it. `maxJsonDepth`
+ * bounds the visitor's free-form values (see freeFormTooDeep).
+ */
 export function parseVisitorsInfo(
   status: number,
   headers: Record<string, string | string[] | undefined>,
   body: unknown,
+  maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
 ): WireVisitor {
   if (status !== 200) throw errorFromResponse(status, body as WireErrorBody | undefined, headers);
   if (body && typeof body === 'object' && (body as WireErrorBody).success === false) {
     throw errorFromResponse(200, body as WireErrorBody, headers);
   }
-  if (!isVisitorsInfo(body)) throw badResponse(status, `unexpected shape at ${where(isVisitorsInfo.errors?.[0])}`);
-  return body.visitor;
+  if (!isVisitorsInfo(body)) throw badResponse(status, shapeError(isVisitorsInfo.errors?.[0]));
+  const visitor = body.visitor;
+  const tooDeep = freeFormTooDeep(visitor, maxJsonDepth);
+  if (tooDeep !== undefined) throw badResponse(status, `visitor.${tooDeep} is nested deeper than ${maxJsonDepth}`);
+  return visitor;
+}
+
+/**
+ * The path (below `visitor.`) of the first free-form value nested deeper than `limit`, or
+ * undefined. Free-form is `livechatData`, `externalIds[].metadata`, and any field this gateway
+ * does not know, at any level. Ajv leaves such values unexamined, so one nested 5 000 levels
+ * deep would pass, only to overflow the stack of the first recursive reader: the response's
+ * JSON.stringify (an HTTP 500 that loses the whole batch) or the shared cache's. The visitor's
+ * own structure (phones, e-mails, the contact manager's e-mails) is not counted, so that even
+ * MAX_JSON_DEPTH=1 leaves it be; Ajv has already checked its types.
+ *
+ * Written out per known field rather than driven by a table: each `for…in` then sees few object
+ * shapes, which measured a quarter cheaper. The walk costs about 240 ns for the full demo visitor
+ * (nearly all of it one `for…in` per small object) and 60 ns for BEHAVIOR.md's example. Nothing
+ * here recurses on the data itself.
+ */
+function freeFormTooDeep(visitor: WireVisitor, limit: number): string | undefined {
+  for (const key in visitor) {
+    const value: unknown = (visitor as unknown as Record<string, unknown>)[key];
+    if (typeof value !== 'object' || value === null) continue;
+    let at: string | undefined;
+    switch (key) {
+      case 'phone':
+      case 'visitorEmails':
+      case 'externalIds':
+        at = inItems(value as unknown[], limit);
+        break;
+      case 'lastChat':
+      case 'lastAgent':
+        at = inFields(value, limit);
+        break;
+      case 'contactManager':
+        at = inContactManager(value, limit);
+        break;
+      case 'activity':
+        continue; // strings only, as Ajv checked
+      default:
+        if (nestsDeeperThan(value, limit)) return pathSegment(key);
+        continue;
+    }
+    if (at !== undefined) return `${key}.${at}`;
+  }
+  return undefined;
+}
+
+function inItems(list: unknown[], limit: number): string | undefined {
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    if (typeof item !== 'object' || item === null) continue;
+    const at = inFields(item, limit);
+    if (at !== undefined) return `${i}.${at}`;
+  }
+  return undefined;
+}
+
+/** An object whose known fields are scalars: any object or array in it is free-form. */
+function inFields(fields: object, limit: number): string | undefined {
+  for (const key in fields) {
+    const value: unknown = (fields as Record<string, unknown>)[key];
+    if (typeof value === 'object' && value !== null && nestsDeeperThan(value, limit)) return pathSegment(key);
+  }
+  return undefined;
+}
+
+function inContactManager(manager: object, limit: number): string | undefined {
+  for (const key in manager) {
+    const value: unknown = (manager as Record<string, unknown>)[key];
+    if (typeof value !== 'object' || value === null) continue;
+    if (key === 'emails') {
+      const at = inItems(value as unknown[], limit);
+      if (at !== undefined) return `emails.${at}`;
+    } else if (nestsDeeperThan(value, limit)) {
+      return pathSegment(key);
+    }
+  }
+  return undefined;
+}
+
+/** A key from the wire goes into an error message only when it looks like a field name. */
+function pathSegment(key: string): string {
+  return /^[A-Za-z_$][\w$-]{0,63}$/.test(key) ? key : '*';
+}
+
+// One explicit stack for every walk: the walk is synchronous and never re-entered, so it needs no
+// allocation per visitor, and a hostile nesting cannot overflow the call stack. Cleared after each
+// walk so that it keeps no visitor alive.
+const stackNodes: (object | null)[] = [];
+const stackDepths: number[] = [];
+
+/** True when `value` nests objects and arrays more than `limit` levels deep, itself being level 1. */
+function nestsDeeperThan(value: object, limit: number): boolean {
+  if (limit < 1) return true;
+  stackNodes[0] = value;
+  stackDepths[0] = 1;
+  let size = 1;
+  let tooDeep = false;
+  walk: while (size > 0) {
+    size--;
+    const node = stackNodes[size]!;
+    const depth = stackDepths[size]!;
+    stackNodes[size] = null;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const child: unknown = node[i];
+        if (typeof child !== 'object' || child === null) continue;
+        if (depth === limit) {
+          tooDeep = true;
+          break walk;
+        }
+        stackNodes[size] = child;
+        stackDepths[size++] = depth + 1;
+      }
+    } else {
+      for (const key in node) {
+        const child: unknown = (node as Record<string, unknown>)[key];
+        if (typeof child !== 'object' || child === null) continue;
+        if (depth === limit) {
+          tooDeep = true;
+          break walk;
+        }
+        stackNodes[size] = child;
+        stackDepths[size++] = depth + 1;
+      }
+    }
+  }
+  for (let i = 0; i < size; i++) stackNodes[i] = null;
+  // A very wide value grew the stack; ordinary visitors need a few entries, so let that memory go.
+  if (stackNodes.length > 1024) stackNodes.length = stackDepths.length = 0;
+  return tooDeep;
+}
+
+function shapeError(error: ErrorObject | undefined): string {
+  return error?.keyword === 'format' ? `${where(error)} is not a valid date-time` : `unexpected shape at ${where(error)}`;
 }
 
 /** `visitor.phone.0.phoneNumber`: the path only, never the offending value. */

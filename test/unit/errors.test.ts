@@ -1,12 +1,18 @@
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   badResponse,
   badUserInput,
+  circuitOpen,
   errorFromResponse,
   errorFromTransport,
   GatewayError,
+  MAX_UPSTREAM_ERROR_LENGTH,
   missingCredentials,
   retryAfterSeconds,
+  upstreamQueueTimeout,
+  upstreamSaturated,
   upstreamTimeout,
 } from '../../src/errors.js';
 import type { WireErrorBody } from '../../src/rocketchat/models.js';
@@ -269,6 +275,73 @@ describe('errors never leak headers or the raw body', () => {
   });
 });
 
+describe('upstream error strings are bounded where they are read', () => {
+  const long = (prefix: string, length = 900 * 1024) => prefix + 'x'.repeat(length - prefix.length);
+
+  it.each<[number, WireErrorBody]>([
+    [400, { success: false, error: long('some-error ') }],
+    [403, { success: false, error: long('User does not have the permissions ') }],
+    [429, { success: false, error: long('Error, too many requests. ') }],
+    [503, { success: false, error: long('down ') }],
+    [404, { success: false, error: long('Not found ') }],
+    [200, { success: false, error: long('weird ') }],
+    [401, { status: 'error', message: long('You must be logged in ') }],
+  ])('%i: a 900 KiB error string is cut to MAX_UPSTREAM_ERROR_LENGTH, ending in an ellipsis', (status, body) => {
+    const err = errorFromResponse(status, body);
+    const error = (err.extensions.upstream as { error: string }).error;
+    expect(error).toHaveLength(MAX_UPSTREAM_ERROR_LENGTH);
+    expect(error.endsWith('…')).toBe(true);
+    const original = body.error ?? body.message!;
+    expect(error.slice(0, -1)).toBe(original.slice(0, MAX_UPSTREAM_ERROR_LENGTH - 1));
+    expect(visible(err).length).toBeLessThan(1024);
+  });
+
+  it('does not keep the long original alive through the short one', () => {
+    // A slice in V8 is a view on its parent: 20 of them would pin 18 MiB of bodies.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const body = () => JSON.parse(JSON.stringify({ success: false, error: long('down ') })) as WireErrorBody;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const kept = Array.from({ length: 20 }, () => errorFromResponse(503, body()));
+    gc();
+    const retained = process.memoryUsage().heapUsed - before;
+    expect(kept).toHaveLength(20);
+    expect(retained).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it('keeps a string of exactly the limit whole, and cuts one character longer', () => {
+    const exact = 'e'.repeat(MAX_UPSTREAM_ERROR_LENGTH);
+    expect((errorFromResponse(400, { success: false, error: exact }).extensions.upstream as { error: string }).error).toBe(exact);
+    const over = (errorFromResponse(400, { success: false, error: `${exact}f` }).extensions.upstream as { error: string }).error;
+    expect(over).toBe(`${'e'.repeat(MAX_UPSTREAM_ERROR_LENGTH - 1)}…`);
+  });
+
+  it('never splits a surrogate pair at the cut', () => {
+    const text = 'a'.repeat(MAX_UPSTREAM_ERROR_LENGTH - 2) + '😀'.repeat(10);
+    const error = (errorFromResponse(400, { success: false, error: text }).extensions.upstream as { error: string }).error;
+    expect(error.length).toBeLessThanOrEqual(MAX_UPSTREAM_ERROR_LENGTH);
+    expect(error).toBe(`${'a'.repeat(MAX_UPSTREAM_ERROR_LENGTH - 2)}…`);
+    expect(Buffer.from(error, 'utf8').toString('utf8')).toBe(error); // no lone surrogate to replace
+  });
+
+  it('every error string Rocket.Chat really sends is shorter than the limit and keeps its row', () => {
+    for (const body of [BODY_401, BODY_403, BODY_400_NOT_AUTHORIZED, BODY_400_INVALID_PARAMS, BODY_400_NOT_FOUND, BODY_429]) {
+      expect((body.error ?? body.message)!.length).toBeLessThan(MAX_UPSTREAM_ERROR_LENGTH);
+    }
+    expect(errorFromResponse(400, BODY_400_NOT_FOUND).code).toBe('NOT_FOUND');
+    expect(errorFromResponse(400, BODY_400_NOT_AUTHORIZED).code).toBe('FORBIDDEN');
+    expect(errorFromResponse(400, BODY_400_INVALID_PARAMS).code).toBe('BAD_USER_INPUT');
+    expect(errorFromResponse(429, BODY_429).extensions.upstream).toStrictEqual({ status: 429, error: BODY_429.error });
+    expect(errorFromResponse(401, BODY_401).extensions.upstream).toStrictEqual({ status: 401, error: BODY_401.message });
+  });
+
+  it('a known string padded past the limit is no longer recognised: a cut string is never matched as whole', () => {
+    const err = errorFromResponse(400, { success: false, error: `visitor-not-found${' '.repeat(MAX_UPSTREAM_ERROR_LENGTH)}` });
+    expect(err.code).toBe('UPSTREAM_ERROR');
+  });
+});
+
 describe('badResponse and upstreamTimeout', () => {
   it('badResponse → UPSTREAM_BAD_RESPONSE with the status and no upstream error, not retryable', () => {
     const err = badResponse(200, 'body is not JSON');
@@ -291,6 +364,30 @@ describe('badResponse and upstreamTimeout', () => {
     expect(err.extensions.code).toBe('UPSTREAM_TIMEOUT');
     expect(err.extensions.upstream).toStrictEqual({ status: null, error: 'timeout' });
     expect(err.retryable).toBe(false);
+    expect(err.upstreamFault).toBe(true);
+  });
+
+  it('upstreamTimeout is a fault unless told otherwise (a deadline cutting a short attempt), same code and details', () => {
+    const err = upstreamTimeout(8000, { retryable: false, upstreamFault: false });
+    expect(err.extensions.code).toBe('UPSTREAM_TIMEOUT');
+    expect(err.extensions.upstream).toStrictEqual({ status: null, error: 'timeout' });
+    expect(err.message).toContain('8000 ms');
+    expect(err.upstreamFault).toBe(false);
+    expect(upstreamTimeout(3000).upstreamFault).toBe(true);
+  });
+});
+
+describe('the gateway refusing or giving up on its own: never a fault, never retried', () => {
+  it.each<[string, () => GatewayError, string]>([
+    ['upstreamQueueTimeout', upstreamQueueTimeout, 'queue-timeout'],
+    ['upstreamSaturated', upstreamSaturated, 'bulkhead-full'],
+    ['circuitOpen', circuitOpen, 'circuit-open'],
+  ])('%s → UPSTREAM_UNAVAILABLE, upstream.error %j', (_name, make, error) => {
+    const err = make();
+    expect(err.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(err.extensions.upstream).toStrictEqual({ status: null, error });
+    expect(err.retryable).toBe(false);
+    expect(err.upstreamFault).toBe(false);
   });
 });
 

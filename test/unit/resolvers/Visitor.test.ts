@@ -66,13 +66,13 @@ interface Run {
   logs: Record<string, unknown>[];
 }
 
-async function run(id: string, source = ALL_FIELDS): Promise<Run & { loggerUsed: boolean }> {
+async function run(id: string, source = ALL_FIELDS, wire?: WireVisitor): Promise<Run & { loggerUsed: boolean }> {
   const logs: Record<string, unknown>[] = [];
   const log = createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line)) });
   let loggerUsed = false;
   const contextValue = {
     visitors: {
-      load: async (vid: string) => structuredClone(fixture(vid)),
+      load: async (vid: string) => structuredClone(wire ?? fixture(vid)),
       loadMany: (ids: readonly string[]) => ids.map(async (vid) => structuredClone(fixture(vid))),
     },
     requestId: 'r1',
@@ -291,6 +291,33 @@ describe('Visitor mapping: status', () => {
     const warnings = r.logs.filter((l) => l.level === 40);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ status: 'invisible', visitorId: UNKNOWN_STATUS_VISITOR_ID });
+  });
+
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'isPrototypeOf'])(
+    'status %j, a member of Object.prototype, is an unknown status: null and one warning',
+    async (status) => {
+      const r = await run(SEED_VISITOR_ID, 'query ($id: ID!) { visitor(id: $id) { id status } }', { _id: SEED_VISITOR_ID, status });
+      expect(r.result.errors).toBeUndefined();
+      expect(r.result.data).toStrictEqual({ visitor: { id: SEED_VISITOR_ID, status: null } });
+      const warnings = r.logs.filter((l) => l.level === 40);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ status, visitorId: SEED_VISITOR_ID });
+    },
+  );
+
+  it('a status that differs from a known one only in case is unknown too', async () => {
+    const r = await run(SEED_VISITOR_ID, 'query ($id: ID!) { visitor(id: $id) { status } }', { _id: SEED_VISITOR_ID, status: 'ONLINE' });
+    expect(visitorOf(r).status).toBeNull();
+  });
+
+  it('an unknown status of 100 000 characters is logged by its first 64 only', async () => {
+    const status = `new-${'s'.repeat(100_000)}`;
+    const r = await run(SEED_VISITOR_ID, 'query ($id: ID!) { visitor(id: $id) { status } }', { _id: SEED_VISITOR_ID, status });
+    expect(visitorOf(r).status).toBeNull();
+    const warnings = r.logs.filter((l) => l.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.status).toBe(`${status.slice(0, 64)}…`);
+    expect(JSON.stringify(r.logs).length).toBeLessThan(2048);
   });
 
   it('known statuses log no warning and never make the request logger', async () => {

@@ -278,6 +278,166 @@ describe('UpstreamPolicy', () => {
     });
   });
 
+  describe('order: the bulkhead first, then the breaker and the attempt timeout', () => {
+    /** An attempt that answers `value` after `ms`, however it is cancelled. */
+    const answersAfter = (ms: number, value: string) => vi.fn(async (_s: Cancellation) => (await sleep(ms), value));
+
+    it('times an attempt from the moment it holds a slot, not from when its call queued', async () => {
+      const p = policy({ connections: 1, queue: 5, timeoutMs: 60, deadlineMs: 1000, retries: 0, breakerThreshold: 1 });
+      const startedAt = performance.now();
+      const first = p.execute(answersAfter(40, 'one'));
+      const second = p.execute(answersAfter(40, 'two'));
+      const { fn: third, cancellations } = hanging();
+      const stuck = p.execute(third);
+      // The second waited 40 ms and ran 40: 80 ms after it was asked for, and 40 into its own 60.
+      await expect(first).resolves.toBe('one');
+      await expect(second).resolves.toBe('two');
+      const err = await rejection(stuck);
+      const elapsed = performance.now() - startedAt;
+      expect(err.code).toBe('UPSTREAM_TIMEOUT');
+      expect(err.message).toContain('60 ms');
+      // The third's 60 ms began when the second let go of the slot, about 80 ms in.
+      expect(elapsed).toBeGreaterThanOrEqual(80 + 60 - 10);
+      expect(third).toHaveBeenCalledTimes(1);
+      expect(cancellations[0]?.reason).toBe(err);
+      // That timeout was Rocket.Chat's (a whole attempt's time): with a threshold of 1 it opens the breaker.
+      expect(p.breakerState).toBe('open');
+    });
+
+    it('a call whose deadline passes while queued answers queue-timeout: never attempted, never retried, never a fault', async () => {
+      // The attempt timeout is longer than the deadline, so the deadline is all that can end a call.
+      const p = policy({ connections: 1, queue: 3, timeoutMs: 1000, deadlineMs: 100, retries: 2, breakerThreshold: 1 });
+      const gate = deferred<string>();
+      // Deaf to its cancellation, it holds the only slot until the gate opens, past every deadline.
+      const holder = vi.fn((_s: Cancellation) => gate.promise);
+      const held = rejection(p.execute(holder));
+      const queued = [failing(unavailable), failing(unavailable), failing(unavailable)];
+      const startedAt = performance.now();
+      const waits = queued.map((fn) => p.execute(fn));
+      const errors = await Promise.all(waits.map(rejection));
+      const elapsed = performance.now() - startedAt;
+      for (const err of errors) {
+        expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+        expect(err.extensions.upstream).toStrictEqual({ status: null, error: 'queue-timeout' });
+        expect(err.retryable).toBe(false);
+        expect(err.upstreamFault).toBe(false);
+      }
+      expect(elapsed).toBeGreaterThanOrEqual(90);
+      expect(elapsed).toBeLessThan(100 + 100);
+      for (const fn of queued) expect(fn).not.toHaveBeenCalled();
+      // The holder's own call ended at its deadline too, cut short: that proves nothing about Rocket.Chat either.
+      const cut = await held;
+      expect(cut.code).toBe('UPSTREAM_TIMEOUT');
+      expect(cut.upstreamFault).toBe(false);
+      expect(p.breakerState).toBe('closed');
+
+      // Their places in the queue were given back at once: three more may wait while the slot is still held.
+      const gate2 = [deferred<string>(), deferred<string>(), deferred<string>()];
+      const again = gate2.map((g) => p.execute(() => g.promise));
+      const full = vi.fn(async (_s: Cancellation) => 'no room');
+      expect(upstreamError(await rejection(p.execute(full)))).toBe('bulkhead-full');
+      expect(full).not.toHaveBeenCalled();
+      gate.resolve('late');
+      gate2.forEach((g, i) => g.resolve(`again${i}`));
+      await expect(Promise.all(again)).resolves.toEqual(['again0', 'again1', 'again2']);
+      expect(p.breakerState).toBe('closed');
+    });
+
+    it('an attempt that leaves the queue with less than its timeout gets what is left; cut short, it is the queue’s timeout, not a fault', async () => {
+      const p = policy({ connections: 1, queue: 5, timeoutMs: 200, deadlineMs: 250, retries: 2, breakerThreshold: 1 });
+      const first = p.execute(answersAfter(150, 'one'));
+      const { fn, cancellations } = hanging();
+      const startedAt = performance.now();
+      const err = await rejection(p.execute(fn));
+      const elapsed = performance.now() - startedAt;
+      await expect(first).resolves.toBe('one');
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(upstreamError(err)).toBe('queue-timeout');
+      expect(err.retryable).toBe(false);
+      expect(err.upstreamFault).toBe(false);
+      expect(elapsed).toBeGreaterThanOrEqual(240);
+      expect(elapsed).toBeLessThan(250 + 100);
+      expect(fn).toHaveBeenCalledTimes(1);
+      expect(cancellations[0]?.reason).toBe(err);
+      expect(p.breakerState).toBe('closed');
+    });
+
+    it('a caller that leaves while queued gives its place back and its attempt never runs', async () => {
+      const p = policy({ connections: 1, queue: 1, timeoutMs: 1000, deadlineMs: 2000 });
+      const gate = deferred<string>();
+      const held = p.execute(() => gate.promise);
+      const caller = new AbortController();
+      const never = vi.fn(async (_s: Cancellation) => 'never');
+      const leaving = p.execute(never, caller.signal);
+      caller.abort();
+      expect(upstreamError(await rejection(leaving))).toBe('aborted');
+      const next = p.execute(async () => 'next'); // takes the place the leaver gave back
+      gate.resolve('held');
+      await expect(held).resolves.toBe('held');
+      await expect(next).resolves.toBe('next');
+      expect(never).not.toHaveBeenCalled();
+      expect(p.breakerState).toBe('closed');
+    });
+
+    it('calls queued when the breaker opens are refused as circuit-open when their turn comes, never run', async () => {
+      const p = policy({ connections: 1, queue: 5000, retries: 0, breakerThreshold: 1, breakerHalfOpenMs: 60_000, timeoutMs: 1000, deadlineMs: 5000 });
+      const gate = deferred<string>();
+      const held = rejection(p.execute(() => gate.promise));
+      // Thousands in the queue: refusing them all unwinds in a loop, not in a stack of calls.
+      const queued = vi.fn(async (_s: Cancellation) => 'should not run');
+      const waits = Array.from({ length: 4000 }, () => rejection(p.execute(queued)));
+      gate.reject(unavailable());
+      expect((await held).code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(p.breakerState).toBe('open');
+      const errors = await Promise.all(waits);
+      expect(errors.every((e) => upstreamError(e) === 'circuit-open')).toBe(true);
+      expect(queued).not.toHaveBeenCalled();
+      // An open breaker refuses before the queue, too.
+      const late = vi.fn(async (_s: Cancellation) => 'x');
+      expect(upstreamError(await rejection(p.execute(late)))).toBe('circuit-open');
+      expect(late).not.toHaveBeenCalled();
+    });
+
+    it('a half-open trial is a single call: calls during it fail at once, without waiting for it', async () => {
+      const p = policy();
+      await openBreaker(p);
+      await sleep(OPTIONS.breakerHalfOpenMs + 20);
+      const trial = deferred<string>();
+      const trialAttempt = vi.fn((_s: Cancellation) => trial.promise);
+      const result = p.execute(trialAttempt);
+      expect(p.breakerState).toBe('half-open');
+      const others = Array.from({ length: 3 }, () => vi.fn(async (_s: Cancellation) => 'other'));
+      const startedAt = performance.now();
+      const refused = await Promise.all(others.map((fn) => rejection(p.execute(fn))));
+      expect(performance.now() - startedAt).toBeLessThan(20);
+      expect(refused.map(upstreamError)).toEqual(['circuit-open', 'circuit-open', 'circuit-open']);
+      for (const fn of others) expect(fn).not.toHaveBeenCalled();
+      expect(trialAttempt).toHaveBeenCalledTimes(1);
+      trial.resolve('back');
+      await expect(result).resolves.toBe('back');
+      expect(p.breakerState).toBe('closed');
+    });
+
+    it('a trial whose caller leaves decides nothing: the next call is the trial', async () => {
+      const p = policy();
+      const states: BreakerState[] = [];
+      await openBreaker(p);
+      p.onBreakerStateChange((s) => states.push(s));
+      await sleep(OPTIONS.breakerHalfOpenMs + 20);
+      const caller = new AbortController();
+      const { fn } = hanging();
+      const leaving = p.execute(fn, caller.signal);
+      expect(p.breakerState).toBe('half-open');
+      caller.abort();
+      expect(upstreamError(await rejection(leaving))).toBe('aborted');
+      expect(p.breakerState).toBe('open');
+      // No new pause: the trial passes straight to the next call, whose answer closes the breaker.
+      await expect(p.execute(async () => 'next')).resolves.toBe('next');
+      expect(p.breakerState).toBe('closed');
+      expect(states).toEqual(['half-open', 'open', 'half-open', 'closed']);
+    });
+  });
+
   describe('deadline and aborts', () => {
     it('ends a call that never answers with UPSTREAM_TIMEOUT at the deadline, aborting its attempt', async () => {
       // An attempt timeout longer than the deadline: the deadline governs.

@@ -106,6 +106,190 @@ describe('parseVisitorsInfo: wrong shapes → UPSTREAM_BAD_RESPONSE', () => {
   });
 });
 
+describe('parseVisitorsInfo: dates that do not exist → UPSTREAM_BAD_RESPONSE naming the field', () => {
+  it.each([
+    '2024-02-30T10:00:00.000Z',
+    '2024-02-31T10:00:00.000Z',
+    '2023-02-29T10:00:00.000Z', // not a leap year
+    '1900-02-29T10:00:00.000Z', // a century that is not a leap year
+    '2100-02-29T00:00:00Z',
+    '2024-04-31T10:00:00.000Z',
+    '2024-06-31T10:00:00.000Z',
+    '2024-09-31T10:00:00.000Z',
+    '2024-11-31T10:00:00+02:00',
+    '2024-00-10T10:00:00.000Z', // out of range, field by field
+    '2024-01-00T10:00:00.000Z',
+    '2024-01-32T10:00:00.000Z',
+    '2024-01-10T24:00:00.000Z',
+    '2024-01-10T10:60:00.000Z',
+    '2024-12-31T23:59:60Z', // a leap second: Date has none
+    '2024-01-10T10:00:00+24:00',
+    '2024-01-10T10:00:00.000',
+    '2024-01-10 10:00:00.000Z',
+    '+02024-01-10T10:00:00.000Z',
+  ])('%s', (value) => {
+    for (const [field, patch] of [
+      ['visitor.ts', { ts: value }],
+      ['visitor._updatedAt', { _updatedAt: value }],
+      ['visitor.lastChat.ts', { lastChat: { _id: 'rOoM1', ts: value } }],
+      ['visitor.lastAgent.ts', { lastAgent: { agentId: 'aGeNt1', username: 'a', ts: value } }],
+    ] as const) {
+      const err = thrown(() => parseVisitorsInfo(200, {}, seedWith(patch)));
+      expect(err.extensions.code).toBe('UPSTREAM_BAD_RESPONSE');
+      expect(err.extensions.upstream).toStrictEqual({ status: 200, error: null });
+      expect(err.retryable).toBe(false);
+      expect(err.message).toContain(`${field} is not a valid date-time`);
+      expect(JSON.stringify({ m: err.message, e: err.extensions })).not.toContain(value);
+    }
+  });
+
+  it.each([
+    '2024-02-29T10:00:00.000Z',
+    '2000-02-29T10:00:00.000Z', // divisible by 400: a leap year
+    '1600-02-29T00:00:00Z',
+    '2024-01-31T23:59:59.999Z',
+    '2024-03-31T00:00:00.000Z',
+    '2024-04-30T00:00:00.000Z',
+    '2024-05-31T00:00:00.000Z',
+    '2024-07-31T00:00:00.000Z',
+    '2024-08-31T00:00:00.000Z',
+    '2024-10-31T00:00:00.000Z',
+    '2024-12-31T23:59:59+14:00',
+    '2023-02-28T00:00:00-12:00',
+    '0001-01-01T00:00:00.000Z',
+    '9999-12-31T23:59:59.999Z',
+  ])('%s exists and passes unchanged', (value) => {
+    const visitor = parseVisitorsInfo(200, {}, seedWith({ ts: value, lastChat: { _id: 'rOoM1', ts: value } }));
+    expect(visitor.ts).toBe(value);
+    expect(visitor.lastChat?.ts).toBe(value);
+  });
+
+  it('agrees with Date for every day of a leap and a common year', () => {
+    for (const year of [2023, 2024]) {
+      for (let month = 1; month <= 12; month++) {
+        for (let day = 1; day <= 31; day++) {
+          const value = `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T12:00:00.000Z`;
+          const exists = new Date(value).toISOString() === value;
+          let passed = true;
+          try {
+            parseVisitorsInfo(200, {}, seedWith({ ts: value }));
+          } catch {
+            passed = false;
+          }
+          expect([value, passed]).toStrictEqual([value, exists]);
+        }
+      }
+    }
+  });
+});
+
+/** `{"k":{"k":…{"k":1}…}}`, `levels` objects deep, as parsed JSON. */
+function nested(levels: number, key = 'k', leaf: unknown = 1): unknown {
+  return JSON.parse(`${`{${JSON.stringify(key)}:`.repeat(levels)}${JSON.stringify(leaf)}${'}'.repeat(levels)}`);
+}
+
+function depthError(patch: Record<string, unknown>, maxJsonDepth?: number): GatewayError {
+  const err = thrown(() => parseVisitorsInfo(200, {}, seedWith(patch), maxJsonDepth));
+  expect(err.extensions.code).toBe('UPSTREAM_BAD_RESPONSE');
+  expect(err.extensions.upstream).toStrictEqual({ status: 200, error: null });
+  expect(err.retryable).toBe(false);
+  return err;
+}
+
+describe('parseVisitorsInfo: free-form values nested deeper than maxJsonDepth → UPSTREAM_BAD_RESPONSE', () => {
+  it('livechatData 5 000 levels deep, by default (20)', () => {
+    const err = depthError({ livechatData: nested(5000) });
+    expect(err.message).toContain('visitor.livechatData is nested deeper than 20');
+  });
+
+  it('counts the value itself as level 1: 20 levels pass, 21 do not', () => {
+    expect(parseVisitorsInfo(200, {}, seedWith({ livechatData: nested(20) })).livechatData).toStrictEqual(nested(20));
+    depthError({ livechatData: nested(21) });
+  });
+
+  it('takes the limit it is given', () => {
+    expect(() => parseVisitorsInfo(200, {}, seedWith({ livechatData: nested(3) }), 3)).not.toThrow();
+    expect(depthError({ livechatData: nested(4) }, 3).message).toContain('visitor.livechatData is nested deeper than 3');
+    expect(() => parseVisitorsInfo(200, {}, seedWith({ livechatData: nested(50) }), 50)).not.toThrow();
+  });
+
+  it('counts arrays as levels too', () => {
+    const arrays = JSON.parse(`{"list":${'['.repeat(20)}1${']'.repeat(20)}}`);
+    expect(depthError({ livechatData: arrays }).message).toContain('visitor.livechatData is nested deeper than 20');
+    const mixed = JSON.parse(`{"a":[{"b":[{"c":[]}]}]}`); // 6 levels
+    expect(() => parseVisitorsInfo(200, {}, seedWith({ livechatData: mixed }), 6)).not.toThrow();
+    depthError({ livechatData: mixed }, 5);
+  });
+
+  it('finds the deep branch among shallow ones, wherever it is', () => {
+    const livechatData = { plan: 'x', a: { b: 1 }, list: [1, 2, { c: 3 }], deep: nested(25), after: { d: 1 } };
+    expect(depthError({ livechatData }).message).toContain('visitor.livechatData is nested deeper than 20');
+  });
+
+  it('externalIds[].metadata, naming the item', () => {
+    const externalIds = [
+      { appId: 'a', entityId: '1', metadata: { ok: true } },
+      { appId: 'b', entityId: '2', metadata: nested(5000) },
+    ];
+    expect(depthError({ externalIds }).message).toContain('visitor.externalIds.1.metadata is nested deeper than 20');
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a field this gateway does not know', { futureField: nested(30) }, 'visitor.futureField'],
+    ['an unknown field of lastChat', { lastChat: { _id: 'rOoM1', extra: nested(30) } }, 'visitor.lastChat.extra'],
+    ['an unknown field of lastAgent', { lastAgent: { agentId: 'a1', extra: nested(30) } }, 'visitor.lastAgent.extra'],
+    ['an unknown field of a phone', { phone: [{ phoneNumber: '1' }, { phoneNumber: '2', extra: nested(30) }] }, 'visitor.phone.1.extra'],
+    ['an unknown field of an e-mail', { visitorEmails: [{ address: 'a@b', extra: [nested(30)] }] }, 'visitor.visitorEmails.0.extra'],
+    ['an unknown field of the contact manager', { contactManager: { username: 'm', extra: nested(30) } }, 'visitor.contactManager.extra'],
+    ["an unknown field of the contact manager's e-mail", { contactManager: { username: 'm', emails: [{ address: 'a@b', x: nested(30) }] } }, 'visitor.contactManager.emails.0.x'],
+  ])('%s', (_label, patch, path) => {
+    expect(depthError(patch).message).toContain(`${path} is nested deeper than 20`);
+  });
+
+  it('names a key only when it looks like a field name, and never a value', () => {
+    const weird = { [`<script>${'k'.repeat(100)}`]: nested(30, 'SECRET-KEY', 'SECRET-VALUE') };
+    const err = depthError(weird);
+    expect(err.message).toContain('visitor.* is nested deeper than 20');
+    const seen = JSON.stringify({ m: err.message, e: err.extensions });
+    expect(seen).not.toContain('SECRET');
+    expect(seen).not.toContain('script');
+    expect(depthError({ ['__proto__']: nested(30) }).message).toContain('visitor.__proto__ is nested deeper than 20');
+  });
+
+  it('measures a `__proto__` key from the wire like any other', () => {
+    const livechatData = JSON.parse(`{"__proto__":${JSON.stringify(nested(30))}}`);
+    expect(Object.hasOwn(livechatData, '__proto__')).toBe(true);
+    depthError({ livechatData });
+  });
+
+  it("does not count the visitor's own structure: MAX_JSON_DEPTH=1 still passes every demo visitor with flat free-form values", () => {
+    for (const v of DEMO_VISITORS) {
+      const flat = Object.values(v.livechatData ?? {}).every((x) => typeof x !== 'object' || x === null);
+      if (!flat) continue;
+      expect(parseVisitorsInfo(200, {}, { visitor: structuredClone(v), success: true }, 1)).toStrictEqual(v);
+    }
+    expect(() => parseVisitorsInfo(200, {}, { success: true, visitor: DEMO_VISITORS.find((x) => x._id === FULL_VISITOR_ID) }, 1)).not.toThrow();
+  });
+
+  it('a wide, shallow livechatData passes (breadth is bounded by the body size, not by this)', () => {
+    const livechatData = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`f${i}`, { v: [i] }]));
+    expect(() => parseVisitorsInfo(200, {}, seedWith({ livechatData }))).not.toThrow();
+  });
+
+  it('a 1 MiB body nested 200 000 levels deep parses (JSON.parse is iterative) and is refused without overflowing the stack', () => {
+    const levels = 200_000;
+    const text = `{"visitor":{"_id":"x1","livechatData":${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}},"success":true}`;
+    expect(text.length).toBeGreaterThan(1_000_000);
+    const body: unknown = JSON.parse(text);
+    const err = thrown(() => parseVisitorsInfo(200, {}, body));
+    expect(err.message).toContain('visitor.livechatData is nested deeper than 20');
+    const arrays: unknown = JSON.parse(`{"visitor":{"_id":"x1","livechatData":{"a":${'['.repeat(500_000)}${']'.repeat(500_000)}}},"success":true}`);
+    expect(thrown(() => parseVisitorsInfo(200, {}, arrays)).message).toContain('visitor.livechatData is nested deeper than 20');
+    // And the walk leaves nothing behind that spoils the next visitor.
+    expect(parseVisitorsInfo(200, {}, structuredClone(SEED_BODY))).toStrictEqual(SEED_BODY.visitor);
+  });
+});
+
 describe('parseVisitorsInfo: non-200 statuses go to the catalogue', () => {
   it.each<[number, unknown, string]>([
     [400, { success: false, error: 'visitor-not-found' }, 'NOT_FOUND'],
