@@ -192,6 +192,12 @@ export function checkDemand(
   limits: DemandLimits,
 ): { calls: number } | { refusal: GraphQLError } {
   if (demand.sources.length === 0) return { calls: 0 };
+  // Most operations name one visitor: nothing to tell apart, so no set to build per request.
+  const only = demand.sources.length === 1 ? demand.sources[0]! : undefined;
+  if (only && !only.list && only.argument.value.kind !== Kind.LIST) {
+    const calls = Math.min(1, collectIds(only.argument.value, variables, demand.defaults, undefined));
+    return calls > limits.maxUpstreamCalls ? { refusal: overBudget(calls, limits.maxUpstreamCalls) } : { calls };
+  }
   const ids = new Set<string>();
   for (const source of demand.sources) {
     const named = collectIds(source.argument.value, variables, demand.defaults, ids);
@@ -208,17 +214,17 @@ export function checkDemand(
   return { calls: ids.size };
 }
 
-/** Adds the ids `value` names to `into`; returns how many it names (duplicates included). */
+/** Adds the ids `value` names to `into` (when given); returns how many it names (duplicates included). */
 function collectIds(
   value: ValueNode,
   variables: Record<string, unknown> | null | undefined,
   defaults: ReadonlyMap<string, ValueNode>,
-  into: Set<string>,
+  into: Set<string> | undefined,
 ): number {
   switch (value.kind) {
     case Kind.STRING:
     case Kind.INT:
-      into.add(value.value);
+      into?.add(value.value);
       return 1;
     case Kind.LIST: {
       let n = 0;
@@ -238,13 +244,13 @@ function collectIds(
   }
 }
 
-function collectRuntimeIds(value: unknown, into: Set<string>): number {
+function collectRuntimeIds(value: unknown, into: Set<string> | undefined): number {
   if (typeof value === 'string' || typeof value === 'number') {
-    into.add(String(value));
+    into?.add(String(value));
     return 1;
   }
   if (!Array.isArray(value)) return 0;
-  for (const item of value) if (typeof item === 'string' || typeof item === 'number') into.add(String(item));
+  if (into) for (const item of value) if (typeof item === 'string' || typeof item === 'number') into.add(String(item));
   return value.length;
 }
 

@@ -81,6 +81,8 @@ export class RateLimitMemory {
   }
 
   #current(bucket: string, now: number): RateWindow | undefined {
+    // Every upstream call asks (spend, retryAfter); most gateways never hear of a window at all.
+    if (this.#windows.size === 0) return undefined;
     const window = this.#windows.get(bucket);
     if (window === undefined) return undefined;
     if (window.resetAt <= now) {
