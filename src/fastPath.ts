@@ -1,4 +1,5 @@
 import {
+  execute,
   getOperationAST,
   GraphQLError,
   getVariableValues,
@@ -28,8 +29,9 @@ import { recordOperation } from './operationLog.js';
  * work (measured in-process; see the README's Performance section). This path takes the same steps,
  * with everything that depends only on the query text done once and cached: parse (with the token
  * limit), validation (GraphQL's rules, the operation limits, introspection off in production), the
- * MAX_IDS argument walk, and the graphql-jit compilation. Per request it only coerces variables,
- * executes and formats.
+ * walk for the ids each operation names, and, from its second use on, the graphql-jit compilation.
+ * Per request it checks the MAX_IDS and upstream-call budgets, coerces variables, executes and
+ * formats.
  *
  * Everything else (GET, persisted queries, the landing page, batching, odd content types) goes to
  * Apollo Server, which stays the reference: the integration tests hold both paths to the same answers.
@@ -48,7 +50,11 @@ interface Prepared {
   operations: Map<
     string,
     | {
-        compiled: CompiledQuery;
+        /** graphql-jit's compilation, made once the document comes back (see COMPILE_AT). */
+        compiled: CompiledQuery | undefined;
+        /** Requests this operation has answered; compiling is worth its cost only for repeats. */
+        uses: number;
+        operationName: string | undefined;
         demand: OperationDemand;
         variables: readonly VariableDefinitionNode[];
         /** Variables with a default, as values: graphql-jit ignores the default of a non-null variable. */
@@ -69,6 +75,15 @@ type FastPathConfig = Pick<Config, 'production' | 'introspection' | 'limits' | '
  * by this estimate rather than by a count, so a few large documents cannot hold gigabytes.
  */
 export const DOCUMENT_BYTES_PER_QUERY_BYTE = 300;
+
+/**
+ * The use of an operation at which it is compiled with graphql-jit; before that graphql-js runs it
+ * from the cached AST. Compiling a 14 KiB document took about 25 ms of CPU, ten times what parsing
+ * and validating it cost, so a flood of unique documents sent once each (no credentials needed)
+ * would spend most of the gateway's CPU on compilations nobody reuses. Real clients repeat a
+ * handful of documents, and from their second use on run compiled, as before.
+ */
+const COMPILE_AT = 2;
 
 export class FastPath {
   readonly #schema: GraphQLSchema;
@@ -126,7 +141,7 @@ export class FastPath {
         ({ status, headers } = refusal.extensions.http as { status: number; headers?: Map<string, string> });
         formatted = [withCode(refusal, String(refusal.extensions.code))];
       } else {
-        const result = await operation.compiled.query(undefined, context, variables);
+        const result = await this.#execute(prepared.document!, operation, context, variables);
         data = result.data;
         errors = result.errors;
         // No `data` at all means the variables did not coerce: a request error, as Apollo answers it,
@@ -149,6 +164,17 @@ export class FastPath {
     });
     const payload = formatted?.length ? (status === 400 && data === undefined ? { errors: formatted } : { errors: formatted, data }) : { data };
     return { status, body: JSON.stringify(payload), headers };
+  }
+
+  #execute(document: DocumentNode, operation: Runnable, context: GatewayContext, variables: Record<string, unknown>) {
+    if (!operation.compiled && ++operation.uses >= COMPILE_AT) {
+      const compiled = compileQuery(this.#schema, document, operation.operationName, { customSerializers: { DateTime: serializeDateTime } });
+      if (isCompiledQuery(compiled)) operation.compiled = compiled;
+      // graphql-jit refused it (no such document is known): graphql-js keeps running it.
+      else operation.uses = Number.NEGATIVE_INFINITY;
+    }
+    if (operation.compiled) return operation.compiled.query(undefined, context, variables);
+    return execute({ schema: this.#schema, document, operationName: operation.operationName, contextValue: context, variableValues: variables });
   }
 
   #format(error: GraphQLError, context: GatewayContext): GraphQLFormattedError {
@@ -201,26 +227,25 @@ export class FastPath {
         : 'Must provide operation name if query contains multiple operations.';
       return { failure: { status: 400, errors: [{ message, extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }] } };
     } else {
-      const compiled = compileQuery(this.#schema, document, operationName ?? undefined, {
-        customSerializers: { DateTime: serializeDateTime },
-      });
-      entry = isCompiledQuery(compiled)
-        ? {
-            compiled,
-            demand: operationDemand(document, operation),
-            variables: operation.variableDefinitions ?? [],
-            defaults: (operation.variableDefinitions ?? []).flatMap((d) =>
-              d.defaultValue ? [[d.variable.name.value, valueFromASTUntyped(d.defaultValue)] as const] : [],
-            ),
-            name: operation.name?.value ?? null,
-          }
-        : { failure: { status: 400, errors: (compiled.errors ?? []).map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')) } };
+      entry = {
+        compiled: undefined,
+        uses: 0,
+        operationName: operationName ?? undefined,
+        demand: operationDemand(document, operation),
+        variables: operation.variableDefinitions ?? [],
+        defaults: (operation.variableDefinitions ?? []).flatMap((d) =>
+          d.defaultValue ? [[d.variable.name.value, valueFromASTUntyped(d.defaultValue)] as const] : [],
+        ),
+        name: operation.name?.value ?? null,
+      };
     }
     prepared.operations.set(key, entry);
     return entry;
   }
 
 }
+
+type Runnable = Exclude<Prepared['operations'] extends Map<string, infer V> ? V : never, { failure: unknown }>;
 
 /** The variables a request sent, with the operation's defaults for those it left out (an explicit null stays). */
 function withDefaults(variables: Record<string, unknown>, defaults: ReadonlyArray<readonly [string, unknown]>): Record<string, unknown> {
