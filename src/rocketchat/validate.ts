@@ -191,43 +191,48 @@ function pathSegment(key: string): string {
 // walk so that it keeps no visitor alive.
 const stackNodes: (object | null)[] = [];
 const stackDepths: number[] = [];
+let stackSize = 0;
+
+/** Puts an object or array met at `depth` on the stack; false when it would be one level too deep. */
+function pushChild(child: unknown, depth: number, limit: number): boolean {
+  if (typeof child !== 'object' || child === null) return true;
+  if (depth === limit) return false;
+  stackNodes[stackSize] = child;
+  stackDepths[stackSize++] = depth + 1;
+  return true;
+}
 
 /** True when `value` nests objects and arrays more than `limit` levels deep, itself being level 1. */
 function nestsDeeperThan(value: object, limit: number): boolean {
   if (limit < 1) return true;
   stackNodes[0] = value;
   stackDepths[0] = 1;
-  let size = 1;
+  stackSize = 1;
   let tooDeep = false;
-  walk: while (size > 0) {
-    size--;
-    const node = stackNodes[size]!;
-    const depth = stackDepths[size]!;
-    stackNodes[size] = null;
+  walk: while (stackSize > 0) {
+    stackSize--;
+    const node = stackNodes[stackSize]!;
+    const depth = stackDepths[stackSize]!;
+    stackNodes[stackSize] = null;
+    // One loop per kind rather than Object.values: no array allocated per object on the hot path.
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
-        const child: unknown = node[i];
-        if (typeof child !== 'object' || child === null) continue;
-        if (depth === limit) {
+        if (!pushChild(node[i], depth, limit)) {
           tooDeep = true;
           break walk;
         }
-        stackNodes[size] = child;
-        stackDepths[size++] = depth + 1;
       }
     } else {
       for (const key in node) {
-        const child: unknown = (node as Record<string, unknown>)[key];
-        if (typeof child !== 'object' || child === null) continue;
-        if (depth === limit) {
+        if (!pushChild((node as Record<string, unknown>)[key], depth, limit)) {
           tooDeep = true;
           break walk;
         }
-        stackNodes[size] = child;
-        stackDepths[size++] = depth + 1;
       }
     }
   }
+  const size = stackSize;
+  stackSize = 0;
   for (let i = 0; i < size; i++) stackNodes[i] = null;
   // A very wide value grew the stack; ordinary visitors need a few entries, so let that memory go.
   if (stackNodes.length > 1024) stackNodes.length = stackDepths.length = 0;
