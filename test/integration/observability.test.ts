@@ -132,7 +132,7 @@ describe('shared cache (in memory)', () => {
     expect(upstream.calls).toBe(4);
   });
 
-  it('serves automatic persisted queries from the same store', async () => {
+  it('serves automatic persisted queries with the visitor cache on (kept in their own store)', async () => {
     const upstream = await demo();
     const gateway = await gatewayFor(upstream.url, { CACHE_TTL_MS: '60000' });
     const { createHash } = await import('node:crypto');
