@@ -64,7 +64,10 @@ export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore
     introspection: true,
     hideSchemaDetailsFromClientErrors: config.production,
     includeStacktraceInErrorResponses: !config.production,
-    csrfPrevention: true,
+    // A browser sends a custom header cross-site only after a CORS preflight, which CORS_ORIGINS
+    // answers; every real request carries X-Auth-Token, so it already proves what Apollo's own
+    // preflight headers prove, and clients that send GET without them (urql) work as they are.
+    csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight', 'x-auth-token', 'x-user-id'] },
     allowBatchedHttpRequests: false,
     // index.ts owns shutdown; Apollo's own handler would re-raise the signal and kill the process mid-drain.
     stopOnTerminationSignals: false,

@@ -86,6 +86,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
 
   async function graphql(req: IncomingMessage, res: ServerResponse, requestId: string, search: string) {
+    preventSharedCaching(res);
     let body: unknown;
     if (req.method === 'POST') {
       const text = await readBody(req, MAX_BODY_BYTES);
@@ -264,6 +265,20 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
   };
 }
+
+/**
+ * Every GraphQL answer is one caller's data, read with that caller's credentials: no cache may
+ * store it (`no-store`; `private` too, for caches that ignore it), and one that does anyway must
+ * tell callers apart by the credential headers (and Accept, which picks the media type). A GET
+ * is as personal as a POST here, so the rule holds whatever the method.
+ */
+function preventSharedCaching(res: ServerResponse): void {
+  res.setHeader('cache-control', 'private, no-store');
+  const vary = res.getHeader('vary');
+  res.setHeader('vary', vary ? `${String(vary)}, ${VARY}` : VARY);
+}
+
+const VARY = 'Accept, X-Auth-Token, X-User-Id';
 
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();

@@ -108,6 +108,46 @@ describe('HTTP surface', () => {
   it('blocks a simple cross-site GET (CSRF prevention)', async () => {
     const res = await fetch(`${gateway.url}?query=${encodeURIComponent('{ __typename }')}`);
     expect(res.status).toBe(400);
+    // A simple request's headers (a browser adds these to a cross-site GET) prove nothing either.
+    const simple = await fetch(`${gateway.url}?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { accept: 'application/json', 'content-type': 'text/plain', 'accept-language': 'en' },
+    });
+    expect(simple.status).toBe(400);
+  });
+
+  it('serves a GET that carries the credentials without any preflight header (urql by default)', async () => {
+    const credentials: Record<string, string> = { 'x-auth-token': DEMO_CREDENTIALS.authToken, 'x-user-id': DEMO_CREDENTIALS.userId };
+    const halves: Record<string, string>[] = [{ 'x-auth-token': DEMO_CREDENTIALS.authToken }, { 'x-user-id': DEMO_CREDENTIALS.userId }];
+    for (const headers of [credentials, ...halves]) {
+      const res = await fetch(`${gateway.url}?query=${encodeURIComponent(`{ visitor(id: "${SEED_VISITOR_ID}") { id } }`)}`, { headers });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { data?: unknown; errors?: Array<{ extensions: { code: string } }> };
+      if (headers === credentials) expect(body).toEqual({ data: { visitor: { id: SEED_VISITOR_ID } } });
+      else expect(body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('marks every GraphQL answer as one caller\'s: Cache-Control private, no-store and Vary on the credentials', async () => {
+    const credentials = { 'x-auth-token': DEMO_CREDENTIALS.authToken, 'x-user-id': DEMO_CREDENTIALS.userId };
+    const query = `{ visitor(id: "${SEED_VISITOR_ID}") { id } }`;
+    const answers = [
+      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...credentials }, body: JSON.stringify({ query }) }),
+      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...credentials }, body: JSON.stringify({ query, extensions: {} }) }),
+      await fetch(`${gateway.url}?query=${encodeURIComponent(query)}`, { headers: credentials }),
+      await fetch(`${production.url}?query=${encodeURIComponent(query)}`, { headers: credentials }),
+      // Refusals too: a cached error would be served to the next caller as well.
+      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' }),
+      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ nope }' }) }),
+      // A browser's preflight and CORS answer keep Vary: Origin beside the credentials.
+      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://console.example.org', ...credentials }, body: JSON.stringify({ query }) }),
+    ];
+    for (const [i, res] of answers.entries()) {
+      expect(res.headers.get('cache-control'), `answer ${i}`).toBe('private, no-store');
+      const vary = (res.headers.get('vary') ?? '').toLowerCase().split(/\s*,\s*/);
+      expect(vary, `answer ${i}`).toEqual(expect.arrayContaining(['x-auth-token', 'x-user-id', 'accept']));
+      await res.arrayBuffer();
+    }
+    expect((answers.at(-1)!.headers.get('vary') ?? '').toLowerCase()).toContain('origin');
   });
 
   it('serves /healthz and /readyz with the upstream version, and 404 elsewhere', async () => {
