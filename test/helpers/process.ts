@@ -1,3 +1,4 @@
+import { it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -57,7 +58,18 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * A throwaway redis-server on loopback (Debian's package; .ci/run installs it). `pid` lets a test
+ * Why no Redis test can run here, when none can (test/setup/redis.ts found no redis-server and
+ * could not install one); undefined when they can.
+ */
+export const NO_REDIS: string | undefined = process.env.LVG_TEST_NO_REDIS;
+
+/** In a file of Redis tests: one skipped entry that says why they were skipped and how to run them. */
+export function reportRedisSkip(): void {
+  if (NO_REDIS) it.skip(`Redis tests skipped: ${NO_REDIS}`, () => undefined);
+}
+
+/**
+ * A throwaway redis-server on loopback (Debian's package; test/setup/redis.ts installs it). `pid` lets a test
  * pause it (SIGSTOP) as a stuck Redis; stop() resumes it first, so it can handle SIGTERM.
  */
 export async function startRedis(): Promise<{ url: string; port: number; pid: number; stop: () => Promise<void> }> {
