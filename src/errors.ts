@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ASTNode, type GraphQLFormattedError } from 'graphql';
 import type { WireErrorBody } from './rocketchat/models.js';
 
 /**
@@ -18,7 +18,17 @@ export const ErrorCode = {
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   UPSTREAM_BUDGET_EXCEEDED: 'UPSTREAM_BUDGET_EXCEEDED',
   RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
+  // Request-level refusals: the request never reached execution. Those Apollo Server raises keep
+  // Apollo's names, so that its clients (persisted queries) understand them.
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
+  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
+  PERSISTED_QUERY_NOT_SUPPORTED: 'PERSISTED_QUERY_NOT_SUPPORTED',
   PERSISTED_QUERY_HASH_MISMATCH: 'PERSISTED_QUERY_HASH_MISMATCH',
+  BAD_REQUEST: 'BAD_REQUEST',
+  QUERY_TOO_LARGE: 'QUERY_TOO_LARGE',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -39,6 +49,12 @@ export class GatewayError extends GraphQLError {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly upstreamFault: boolean;
+  /** What Rocket.Chat answered, when it answered (also sent as `extensions.upstream`). */
+  readonly upstream: UpstreamDetails | undefined;
+  /** Seconds until calling again may succeed (also sent as `extensions.retryAfter`). */
+  readonly retryAfter: number | undefined;
+  /** For a refusal of the whole request: its HTTP status and headers. */
+  readonly http: { status: number; headers?: Map<string, string> } | undefined;
 
   constructor(
     message: string,
@@ -50,16 +66,21 @@ export class GatewayError extends GraphQLError {
       upstreamFault?: boolean;
       /** For a refusal of the whole request: its HTTP status (Apollo takes it out of the answer). */
       http?: { status: number; headers?: Map<string, string> };
+      /** Where in the document the refused part is. */
+      nodes?: readonly ASTNode[];
     } = {},
   ) {
     const extensions: Record<string, unknown> = { code };
     if (options.upstream) extensions.upstream = options.upstream;
     if (options.retryAfter !== undefined) extensions.retryAfter = options.retryAfter;
     if (options.http) extensions.http = options.http;
-    super(message, { extensions });
+    super(message, { extensions, nodes: options.nodes });
     this.code = code;
     this.retryable = options.retryable ?? false;
     this.upstreamFault = options.upstreamFault ?? false;
+    this.upstream = options.upstream;
+    this.retryAfter = options.retryAfter;
+    this.http = options.http;
   }
 }
 
@@ -323,4 +344,9 @@ export function apolloRequestErrorCode(message: string): ErrorCode | undefined {
 /** Client-chosen text echoed back (an operation name in an error) stays short. */
 export function clip(text: string, max = 64): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** A request refused before GraphQL runs at all (no body, too big, not JSON): the whole answer. */
+export function requestRefusal(code: ErrorCode, message: string, requestId: string): { errors: [GraphQLFormattedError] } {
+  return { errors: [{ message, extensions: { code, requestId } }] };
 }

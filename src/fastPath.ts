@@ -138,8 +138,9 @@ export class FastPath {
       const checked = checkDemand(operation.demand, variables, this.#config);
       const refusal = 'refusal' in checked ? checked.refusal : context.visitors.admit(checked.calls);
       if (refusal) {
-        ({ status, headers } = refusal.extensions.http as { status: number; headers?: Map<string, string> });
-        formatted = [withCode(refusal, String(refusal.extensions.code))];
+        status = refusal.http?.status ?? 400;
+        headers = refusal.http?.headers;
+        formatted = [withCode(refusal, refusal.code)];
       } else {
         const result = await this.#execute(prepared.document!, operation, context, variables);
         data = result.data;

@@ -19,7 +19,7 @@ import {
 } from 'graphql';
 import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
-import { overBudget } from './errors.js';
+import { GatewayError, overBudget } from './errors.js';
 
 /**
  * Operation limits, enforced while validating, before anything executes: a refused operation
@@ -190,7 +190,7 @@ export function checkDemand(
   demand: OperationDemand,
   variables: Record<string, unknown> | null | undefined,
   limits: DemandLimits,
-): { calls: number } | { refusal: GraphQLError } {
+): { calls: number } | { refusal: GatewayError } {
   if (demand.sources.length === 0) return { calls: 0 };
   // Most operations name one visitor: nothing to tell apart, so no set to build per request.
   const only = demand.sources.length === 1 ? demand.sources[0]! : undefined;
@@ -203,9 +203,9 @@ export function checkDemand(
     const named = collectIds(source.argument.value, variables, demand.defaults, ids);
     if (source.list && named > limits.maxIds) {
       return {
-        refusal: new GraphQLError(`visitors(ids) takes at most ${limits.maxIds} ids; got ${named}.`, {
+        refusal: new GatewayError(`visitors(ids) takes at most ${limits.maxIds} ids; got ${named}.`, 'BAD_USER_INPUT', {
           nodes: [source.argument],
-          extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+          http: { status: 400 },
         }),
       };
     }

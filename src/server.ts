@@ -6,7 +6,7 @@ import cors from 'cors';
 import { createApollo, PLACEHOLDER_HEADERS } from './apollo.js';
 import type { Config } from './config.js';
 import { createContext, type ContextDeps } from './context.js';
-import { GatewayError } from './errors.js';
+import { ErrorCode, GatewayError, requestRefusal } from './errors.js';
 import { BodyTooLargeError, readBody } from './http/body.js';
 import { clientIp } from './http/clientIp.js';
 import { createLogger, type Logger } from './logger.js';
@@ -96,9 +96,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         try {
           body = text === '' ? undefined : JSON.parse(text);
         } catch {
-          return sendJson(res, 400, {
-            errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST', requestId } }],
-          });
+          return sendJson(res, 400, requestRefusal(ErrorCode.BAD_REQUEST, 'The request body is not valid JSON.', requestId));
         }
       } else {
         body = text;
@@ -106,14 +104,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     }
     const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : new URLSearchParams(search).get('query');
     if (typeof query === 'string' && Buffer.byteLength(query) > config.limits.maxQueryBytes) {
-      return sendJson(res, 400, {
-        errors: [
-          {
-            message: `The query document is over ${config.limits.maxQueryBytes} bytes.`,
-            extensions: { code: 'QUERY_TOO_LARGE', requestId },
-          },
-        ],
-      });
+      return sendJson(res, 400, requestRefusal(ErrorCode.QUERY_TOO_LARGE, `The query document is over ${config.limits.maxQueryBytes} bytes.`, requestId));
     }
     // Cancelling on disconnect stops upstream calls nobody waits for any more.
     const disconnect = new Cancellation();
@@ -147,7 +138,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     for (const [name, value] of answer.headers) res.setHeader(name, value);
     res.statusCode = answer.status ?? 200;
     if (answer.body.kind === 'complete') {
-      res.end(answer.body.string);
+      res.end(res.statusCode >= 400 ? refusedBeforePlugins(answer.body.string, requestId) : answer.body.string);
       return;
     }
     for await (const chunk of answer.body.asyncIterator) res.write(chunk);
@@ -155,13 +146,32 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   }
 
   // Redis trouble is reported but never fails readiness: queries answer without the cache.
+  /**
+   * Apollo refuses some requests before any plugin runs (a batch, CSRF, a body it cannot use), so
+   * the plugin that puts the request id on every error never sees them: it is added here, and the
+   * refusal logged, as every other error is. Only on error answers, whose bodies are small.
+   */
+  function refusedBeforePlugins(text: string, requestId: string): string {
+    if (text.includes('"requestId"')) return text;
+    let body: { errors?: Array<{ message?: unknown; extensions?: Record<string, unknown> }> };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      return text;
+    }
+    if (!Array.isArray(body.errors)) return text;
+    for (const error of body.errors) error.extensions = { ...error.extensions, requestId };
+    log.info({ requestId, codes: body.errors.map((e) => e.extensions?.code) }, 'request refused before execution');
+    return JSON.stringify(body);
+  }
+
   async function readyz(res: ServerResponse) {
     const health = stores.health?.();
     try {
       const info = await client.serverInfo();
       sendJson(res, 200, { status: 'ready', upstream: { version: info.version }, cache: await health });
     } catch (err) {
-      const reason = err instanceof GatewayError ? (err.extensions.upstream as { error?: string } | undefined)?.error : undefined;
+      const reason = err instanceof GatewayError ? err.upstream?.error : undefined;
       sendJson(res, 503, { status: 'unavailable', reason: reason ?? 'upstream-error', cache: await health });
     }
   }
@@ -219,13 +229,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     handle().catch((err: unknown) => {
       if (err instanceof BodyTooLargeError) {
         res.setHeader('connection', 'close');
-        return sendJson(res, 413, {
-          errors: [{ message: `Request body over ${MAX_BODY_BYTES} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE', requestId } }],
-        });
+        return sendJson(res, 413, requestRefusal(ErrorCode.PAYLOAD_TOO_LARGE, `Request body over ${MAX_BODY_BYTES} bytes.`, requestId));
       }
       log.error({ err, requestId }, 'unhandled error in the HTTP handler');
       if (!res.headersSent) {
-        sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } }] });
+        sendJson(res, 500, requestRefusal(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', requestId));
       } else {
         res.destroy();
       }

@@ -155,7 +155,7 @@ export class HttpRocketChatClient implements RocketChatClient {
         return visitor;
       } catch (err) {
         if (err instanceof GatewayError && err.code === 'RATE_LIMITED') {
-          this.#rateLimits.remember(bucket, Number(err.extensions.retryAfter ?? 0));
+          this.#rateLimits.remember(bucket, err.retryAfter ?? 0);
         }
         throw err;
       }
@@ -315,7 +315,7 @@ class AttemptHandler<T> implements Dispatcher.DispatchHandler {
   #fail(err: unknown): void {
     if (!this.#settle()) return;
     if (this.#observe) {
-      const upstream = err instanceof GatewayError ? (err.extensions.upstream as { status: number | null } | undefined) : undefined;
+      const upstream = err instanceof GatewayError ? err.upstream : undefined;
       const cls = upstream?.status ? statusClass(upstream.status) : err instanceof GatewayError && err.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'error';
       this.#observe(cls, (performance.now() - this.#started) / 1000);
     }

@@ -46,7 +46,7 @@ function deadlineReached(queued: boolean, deadlineMs: number): GatewayError {
 function outcomeOf(err: unknown): Outcome {
   if (!(err instanceof GatewayError)) return UNKNOWN;
   if (err.upstreamFault) return FAULT;
-  const status = (err.extensions.upstream as { status?: unknown } | undefined)?.status;
+  const status = err.upstream?.status;
   return typeof status === 'number' ? ANSWERED : UNKNOWN;
 }
 

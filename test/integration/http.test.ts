@@ -77,6 +77,26 @@ describe('HTTP surface', () => {
     expect(res.status).toBe(400);
   });
 
+  it('puts the request id on the refusals Apollo makes before any plugin runs, and logs them', async () => {
+    const refusals = [
+      // A batch, a simple cross-site GET (CSRF), a body Apollo cannot use.
+      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ query: '{ __typename }' }]) }),
+      await fetch(`${gateway.url}?query=${encodeURIComponent('{ __typename }')}`),
+      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '"just a string"' }),
+    ];
+    for (const [i, res] of refusals.entries()) {
+      expect(res.status, `refusal ${i}`).toBe(400);
+      const requestId = res.headers.get('x-request-id');
+      const body = (await res.json()) as { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
+      expect(body.errors.length, `refusal ${i}`).toBeGreaterThan(0);
+      for (const error of body.errors) expect(error.extensions.requestId, `refusal ${i}`).toBe(requestId);
+      expect(
+        gateway.logs.some((l) => l.requestId === requestId && l.msg === 'request refused before execution'),
+        `refusal ${i} logged`,
+      ).toBe(true);
+    }
+  });
+
   it('answers 400 for a body that is not JSON', async () => {
     const res = await gateway.post('{"query": ');
     expect(res.status).toBe(400);
