@@ -2,7 +2,7 @@ import type { Config } from './config.js';
 import { DEMO_CREDENTIALS, SEED_VISITOR_ID } from './demo/visitors.js';
 import { startDemoUpstream, type DemoUpstream } from './demo/upstream.js';
 import { createLogger } from './logger.js';
-import { createGateway, type Gateway } from './server.js';
+import { createGateway, type Gateway } from './gateway.js';
 
 export interface Running {
   gateway: Gateway;

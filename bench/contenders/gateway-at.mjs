@@ -5,7 +5,10 @@ import { runChild } from '../lib/child.mjs';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = new URL(`${process.env.GATEWAY_DIST ?? 'dist'}/`, `file://${root}`);
 const { loadConfig } = await import(new URL('config.js', dist).href);
-const { createGateway } = await import(new URL('server.js', dist).href);
+// Builds from before the wiring moved out of server.js (bench/ab.mjs compares against those) keep it there.
+const { existsSync } = await import('node:fs');
+const wiring = existsSync(new URL('gateway.js', dist)) ? 'gateway.js' : 'server.js';
+const { createGateway } = await import(new URL(wiring, dist).href);
 
 runChild(async () => {
   const gateway = await createGateway(

@@ -1,3 +1,4 @@
+import type { BreakerState } from '../rocketchat/resilience.js';
 import { createHash } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -101,6 +102,14 @@ export class CachingRocketChatClient implements RocketChatClient {
     view.generation = confirmation.generation;
     view.freshUntil = Math.max(view.freshUntil, confirmation.freshUntil);
     return this.#cachedOrFetch(id, options, view, confirmation.generation);
+  }
+
+  get rateLimits() {
+    return this.#inner.rateLimits;
+  }
+
+  onBreakerStateChange(listener: (state: BreakerState) => void): void {
+    this.#inner.onBreakerStateChange?.(listener);
   }
 
   admit(calls: number, options: CallOptions): GatewayError | undefined {

@@ -47,6 +47,10 @@ export interface RocketChatClient {
   serverInfo(signal?: AbortSignal): Promise<ServerInfoResponse>;
   /** The circuit breaker's state, where the client has one (for readiness and metrics). */
   readonly breakerState?: BreakerState;
+  /** Subscribes to the breaker's transitions, where the client has one (for the log). */
+  onBreakerStateChange?(listener: (state: BreakerState) => void): void;
+  /** What the client knows of Rocket.Chat's rate-limit windows, where it keeps any (shared between replicas). */
+  readonly rateLimits?: RateLimitMemory;
   close(): Promise<void>;
 }
 
@@ -116,13 +120,12 @@ export class HttpRocketChatClient implements RocketChatClient {
     return this.#policy.breakerState;
   }
 
-  get policy(): UpstreamPolicy {
-    return this.#policy;
-  }
-
-  /** What the gateway knows of Rocket.Chat's rate-limit windows (shared between replicas by the cache layer). */
   get rateLimits(): RateLimitMemory {
     return this.#rateLimits;
+  }
+
+  onBreakerStateChange(listener: (state: BreakerState) => void): void {
+    this.#policy.onBreakerStateChange(listener);
   }
 
   admit(calls: number, options: CallOptions): GatewayError | undefined {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
 import { DEMO_CREDENTIALS } from '../../src/demo/visitors.js';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway.js';
 
 export const DEMO_HEADERS = {
   'x-auth-token': DEMO_CREDENTIALS.authToken,

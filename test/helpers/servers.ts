@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { startDemoUpstream, type DemoUpstream, type DemoUpstreamOptions } from '../../src/demo/upstream.js';
-import type { GatewayOptions } from '../../src/server.js';
+import type { GatewayOptions } from '../../src/gateway.js';
 import { startFakeUpstream, type FakeScript, type FakeUpstream } from './fakeUpstream.js';
 import { startTestGateway, type TestGateway } from './gateway.js';
 

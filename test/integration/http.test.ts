@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoUpstream, type DemoUpstream } from '../../src/demo/upstream.js';
 import { DEMO_CREDENTIALS, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
-import { SANDBOX_ORIGIN } from '../../src/server.js';
+import { SANDBOX_ORIGIN } from '../../src/http/server.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 describe('HTTP surface', () => {

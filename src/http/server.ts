@@ -1,81 +1,50 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { HeaderMap } from '@apollo/server';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
 import cors from 'cors';
-import { createApollo, PLACEHOLDER_HEADERS } from './apollo.js';
-import type { Config } from './config.js';
-import { createContext, type ContextDeps } from './context.js';
-import { ErrorCode, GatewayError, requestRefusal } from './errors.js';
-import { BodyTooLargeError, readBody } from './http/body.js';
-import { clientIp } from './http/clientIp.js';
-import { createLogger, type Logger } from './logger.js';
-import { HttpRocketChatClient, type RocketChatClient } from './rocketchat/client.js';
-import { CachingRocketChatClient } from './cache/CachingRocketChatClient.js';
-import { MemoryStore, type CacheStores } from './cache/store.js';
-import { memoryApqCache, SlotApqCache } from './cache/apq.js';
-import { GatewayMetrics } from './metrics.js';
-import { FastPath } from './fastPath.js';
-import { Cancellation } from './rocketchat/cancellation.js';
-import { buildSchema } from './schema.js';
+import type { Config } from '../config.js';
+import { createContext, type ContextDeps, type GatewayContext } from '../context.js';
+import { ErrorCode, GatewayError, requestRefusal } from '../errors.js';
+import type { FastPath } from '../fastPath.js';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { Cancellation } from '../rocketchat/cancellation.js';
+import { BodyTooLargeError, readBody } from './body.js';
+import { clientIp } from './clientIp.js';
 
 /** GraphQL documents are small; anything larger is a mistake or an attack. */
 export const MAX_BODY_BYTES = 100 * 1024;
 export const SANDBOX_ORIGIN = 'https://studio.apollographql.com';
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export interface GatewayOptions {
-  /** Defaults to an undici client for `config.rocketChatUrl`. */
-  client?: RocketChatClient;
-  log?: Logger;
-  /** Headers Apollo Sandbox opens with (the demo credentials in demo mode). */
-  sandboxHeaders?: Record<string, string>;
+/** What the HTTP layer serves, built by gateway.ts. */
+export interface HttpParts {
+  config: Config;
+  log: Logger;
+  apollo: ApolloServer<GatewayContext>;
+  fastPath: FastPath;
+  metrics: GatewayMetrics;
+  deps: ContextDeps;
+  /** Readiness: Rocket.Chat's version, or why it cannot be had. */
+  serverInfo: () => Promise<{ version: string }>;
+  /** The cache's health for /readyz, where there is one to report. */
+  cacheHealth?: () => Promise<string>;
 }
 
-export interface Gateway {
-  /** The GraphQL endpoint, e.g. http://localhost:4000/graphql */
+export interface HttpServer {
   url: string;
   port: number;
-  client: RocketChatClient;
-  /** Graceful: refuses new connections, waits up to `graceMs` for in-flight operations, then closes. */
-  stop(graceMs?: number): Promise<void>;
+  /** Refuses new connections, waits up to `graceMs` for requests being answered, then closes the rest. */
+  close(graceMs: number): Promise<void>;
 }
 
-/** Starts the HTTP server with GraphQL at /graphql and the health routes. */
-export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
-  const log = options.log ?? createLogger(config.logLevel);
-  if (!options.client && !config.rocketChatUrl) throw new Error('createGateway needs config.rocketChatUrl or a client');
-  const upstream =
-    options.client ??
-    new HttpRocketChatClient({
-      baseUrl: config.rocketChatUrl!,
-      ...config.upstream,
-      breakerThreshold: config.breaker.threshold,
-      breakerHalfOpenMs: config.breaker.halfOpenMs,
-      maxJsonDepth: config.maxJsonDepth,
-      observe: (statusClass, seconds) => metrics.upstream(statusClass, seconds),
-    });
-  const metrics = new GatewayMetrics({ breakerState: () => upstream.breakerState });
-  if (upstream instanceof HttpRocketChatClient) {
-    upstream.policy.onBreakerStateChange((state) => log.warn({ breaker: state }, `circuit breaker on Rocket.Chat is ${state}`));
-  }
-  const stores = await createStore(config, log, metrics);
-  const sharedRateLimits = await shareRateLimits(config, upstream, log);
-  const client = stores.visitors
-    ? new CachingRocketChatClient(upstream, stores.visitors, { ttlMs: config.cacheTtlMs, recheckMs: config.cacheRecheckMs }, metrics)
-    : upstream;
-  const deps: ContextDeps = { client, config, log, onBatch: (size) => metrics.batch(size) };
-  const schema = buildSchema();
-  const fastPath = new FastPath(schema, config, metrics);
-  const apollo = createApollo({
-    config,
-    schema,
-    sandboxHeaders: options.sandboxHeaders ?? PLACEHOLDER_HEADERS,
-    metrics,
-    apqStore: stores.apq && { cache: stores.apq, ttlSeconds: config.apq.ttlSeconds },
-  });
-  await apollo.start();
-
+/**
+ * The HTTP layer: /graphql (body cap, CORS, request ids, the caching rule, then the fast path or
+ * Apollo Server), /healthz, /readyz and /metrics, with the connection limits. Nothing here builds
+ * a part of the gateway; gateway.ts hands them over.
+ */
+export async function startHttpServer({ config, log, apollo, fastPath, metrics, deps, serverInfo, cacheHealth }: HttpParts): Promise<HttpServer> {
   const allowedOrigins = new Set(config.corsOrigins);
   if (!config.production) allowedOrigins.add(SANDBOX_ORIGIN);
   const corsHandler = cors({
@@ -166,9 +135,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   }
 
   async function readyz(res: ServerResponse) {
-    const health = stores.health?.();
+    const health = cacheHealth?.();
     try {
-      const info = await client.serverInfo();
+      const info = await serverInfo();
       sendJson(res, 200, { status: 'ready', upstream: { version: info.version }, cache: await health });
     } catch (err) {
       const reason = err instanceof GatewayError ? err.upstream?.error : undefined;
@@ -254,8 +223,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   return {
     url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}/graphql`,
     port,
-    client,
-    async stop(graceMs = config.shutdownGraceMs) {
+    async close(graceMs) {
       // Stop accepting; let in-flight operations finish; then drop the keep-alive sockets.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const idle = new Promise<void>((resolve) => {
@@ -266,10 +234,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await Promise.race([idle, grace]);
       server.closeAllConnections();
       await closed;
-      await apollo.stop();
-      if (!options.client) await client.close();
-      await stores.close();
-      await sharedRateLimits?.close();
     },
   };
 }
@@ -300,34 +264,3 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/**
- * Visitors (only when CACHE_TTL_MS > 0) and persisted queries: in process memory, or in Redis when
- * REDIS_URL is set so replicas share them. Each is bounded on its own (see cache/).
- */
-async function createStore(config: Config, log: Logger, metrics: GatewayMetrics): Promise<CacheStores> {
-  if (!config.redisUrl) {
-    const visitors = config.cacheTtlMs > 0 ? new MemoryStore() : undefined;
-    return { visitors, apq: memoryApqCache(config.apq.memoryBytes), close: async () => visitors?.close() };
-  }
-  const { RedisStore } = await import('./cache/redisStore.js');
-  const redis = new RedisStore({ url: config.redisUrl, timeoutMs: config.redisTimeoutMs, log, registry: metrics.registry });
-  return {
-    visitors: config.cacheTtlMs > 0 ? redis : undefined,
-    apq: new SlotApqCache(redis, config.apq.redisSlots, config.apq.ttlSeconds),
-    health: () => redis.health(),
-    close: () => redis.close(),
-  };
-}
-
-/** With REDIS_URL, replicas tell each other the rate-limit windows they learn (cache/sharedRateLimits.ts). */
-async function shareRateLimits(config: Config, upstream: RocketChatClient, log: Logger) {
-  if (!config.redisUrl || !(upstream instanceof HttpRocketChatClient)) return undefined;
-  const { SharedRateLimits } = await import('./cache/sharedRateLimits.js');
-  return new SharedRateLimits({
-    url: config.redisUrl,
-    memory: upstream.rateLimits,
-    log,
-    timeoutMs: config.redisTimeoutMs,
-    lowWater: config.maxUpstreamCalls,
-  });
-}
