@@ -16,8 +16,8 @@ import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
 import { apolloRequestErrorCode, clip, ErrorCode, GatewayError } from './errors.js';
 import { SEED_VISITOR_ID } from './demo/visitors.js';
-import { gatewayRules, operationLimitsPlugin } from './limits.js';
-import { operationLog } from './operationLog.js';
+import { gatewayRules, OperationLimits } from './limits.js';
+import { recordOperation } from './operationLog.js';
 import type { GatewayMetrics } from './metrics.js';
 import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
 
@@ -85,8 +85,7 @@ export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       ...(config.production ? [ApolloServerPluginDisableSuggestions()] : []),
-      operationLimitsPlugin(config),
-      operationLog(metrics),
+      gatewayPlugin(new OperationLimits(config), metrics),
       config.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({
@@ -96,7 +95,6 @@ export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore
             headers: sandboxHeaders,
             embed: { endpointIsEditable: false, initialState: { pollForSchemaUpdates: false } },
           }),
-      requestIdOnErrors,
     ],
   });
 }
@@ -131,29 +129,47 @@ export function maskUnexpected(formatted: GraphQLFormattedError, error: unknown)
   };
 }
 
-/** Puts the request id on every error (support can find the log line) and logs unexpected ones in full. */
-const requestIdOnErrors: ApolloServerPlugin<GatewayContext> = {
-  async requestDidStart() {
-    return {
-      async didEncounterErrors({ errors, contextValue }) {
-        for (const err of errors) {
-          const original = unwrapResolverError(err);
-          if (!(original instanceof GraphQLError)) {
-            contextValue.log?.error({ err: original, path: err.path }, 'unexpected error while resolving');
+/**
+ * The gateway's own hooks, in one plugin so that Apollo calls one listener per stage: the
+ * operation limits before execution, unexpected errors logged in full, the request id on every
+ * error (support can find the log line), and one log line and metric sample per operation.
+ */
+function gatewayPlugin(limits: OperationLimits, metrics: GatewayMetrics | undefined): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart({ request }) {
+      const started = performance.now();
+      return {
+        async didResolveOperation({ document, operation, request: resolved, contextValue }) {
+          const refusal = operation && limits.check(document, operation, resolved.variables, contextValue);
+          if (refusal) throw refusal;
+        },
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const err of errors) {
+            const original = unwrapResolverError(err);
+            if (!(original instanceof GraphQLError)) {
+              contextValue.log?.error({ err: original, path: err.path }, 'unexpected error while resolving');
+            }
           }
-        }
-      },
-      async willSendResponse({ response, contextValue }) {
-        if (response.body.kind !== 'single' || !response.body.singleResult.errors) return;
-        const requestId = contextValue.requestId;
-        response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({
-          ...e,
-          extensions: { ...e.extensions, requestId },
-        }));
-      },
-    };
-  },
-};
+        },
+        async willSendResponse({ response, contextValue, operationName, errors }) {
+          if (response.body.kind === 'single' && response.body.singleResult.errors) {
+            const requestId = contextValue.requestId;
+            response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({
+              ...e,
+              extensions: { ...e.extensions, requestId },
+            }));
+          }
+          recordOperation(contextValue, metrics, {
+            operationName: operationName ?? request.operationName ?? null,
+            seconds: (performance.now() - started) / 1000,
+            httpStatus: response.http.status ?? 200,
+            codes: (errors ?? []).map((e) => e.extensions?.code),
+          });
+        },
+      };
+    },
+  };
+}
 
 /**
  * Heap bytes of a parsed document (its AST and the token list its locations keep alive) per byte

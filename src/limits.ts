@@ -2,7 +2,6 @@ import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import type { ApolloServerPlugin } from '@apollo/server';
 import {
   GraphQLError,
   Kind,
@@ -258,22 +257,25 @@ function collectRuntimeIds(value: unknown, into: Set<string> | undefined): numbe
  * The gateway's checks once an operation's variables are known, before execution: MAX_IDS, the
  * upstream-call budget, and what Rocket.Chat said is left of the caller's rate-limit bucket.
  */
-export function operationLimitsPlugin(limits: DemandLimits): ApolloServerPlugin<GatewayContext> {
+export class OperationLimits {
+  readonly #limits: DemandLimits;
   // Apollo reuses one DocumentNode per query text, so each operation is walked once, not per request.
-  const demands = new WeakMap<OperationDefinitionNode, OperationDemand>();
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ document, operation, request, contextValue }) {
-          if (!operation) return;
-          let demand = demands.get(operation);
-          if (!demand) demands.set(operation, (demand = operationDemand(document, operation)));
-          const checked = checkDemand(demand, request.variables, limits);
-          if ('refusal' in checked) throw checked.refusal;
-          const refusal = contextValue.visitors.admit(checked.calls);
-          if (refusal) throw refusal;
-        },
-      };
-    },
-  };
+  readonly #demands = new WeakMap<OperationDefinitionNode, OperationDemand>();
+
+  constructor(limits: DemandLimits) {
+    this.#limits = limits;
+  }
+
+  /** The refusal for this operation, or undefined when it may run (its calls then reserved with the caller's bucket). */
+  check(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Record<string, unknown> | null | undefined,
+    context: GatewayContext,
+  ): GatewayError | undefined {
+    let demand = this.#demands.get(operation);
+    if (!demand) this.#demands.set(operation, (demand = operationDemand(document, operation)));
+    const checked = checkDemand(demand, variables, this.#limits);
+    return 'refusal' in checked ? checked.refusal : context.visitors.admit(checked.calls);
+  }
 }

@@ -1,4 +1,3 @@
-import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayContext } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
 import { clip } from './errors.js';
@@ -34,22 +33,4 @@ export function recordOperation(context: GatewayContext | undefined, metrics: Ga
     },
     'graphql operation',
   );
-}
-
-export function operationLog(metrics?: GatewayMetrics): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart({ request }) {
-      const started = performance.now();
-      return {
-        async willSendResponse({ contextValue, response, operationName, errors }) {
-          recordOperation(contextValue, metrics, {
-            operationName: operationName ?? request.operationName ?? null,
-            seconds: (performance.now() - started) / 1000,
-            httpStatus: response.http.status ?? 200,
-            codes: (errors ?? []).map((e) => e.extensions?.code),
-          });
-        },
-      };
-    },
-  };
 }
