@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
 import { DEMO_CREDENTIALS } from '../dist/demo/visitors.js';
 import { killAllChildren, spawnChild } from './lib/children.mjs';
-import { ALIASES, ALIAS_DISTINCT_IDS, BATCH_SIZE, graphqlBodies, poolIds, restPaths } from './lib/workload.mjs';
+import { ALIASES, ALIAS_DISTINCT_IDS, BATCH_SIZE, apolloClientRequest, graphqlBodies, poolIds, restPaths } from './lib/workload.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -43,7 +43,11 @@ const GRAPHQL_HEADERS = { ...CREDENTIAL_HEADERS, 'content-type': 'application/js
 class BenchAbort extends Error {}
 
 const ids = poolIds(POOL_SIZE);
-const bodies = graphqlBodies(ids);
+// The headline single workload is Apollo Client 4's exact request (its body and Accept header);
+// the bare `{query, variables}` body is measured beside it for the gateway.
+const apolloClient = await apolloClientRequest();
+const bodies = { ...graphqlBodies(ids), bare: graphqlBodies(ids).single, single: ids.map((id) => Buffer.from(apolloClient.body(id))) };
+const APOLLO_CLIENT_HEADERS = { ...CREDENTIAL_HEADERS, ...apolloClient.headers };
 const paths = restPaths(ids);
 
 /** Round-robin over prepared requests; one cursor per workload so every run moves on through the pool. */
@@ -55,7 +59,7 @@ function cycler(items) {
     return item;
   };
 }
-const nextBody = { single: cycler(bodies.single), aliases: cycler(bodies.aliases), batch: cycler(bodies.batch) };
+const nextBody = { single: cycler(bodies.single), bare: cycler(bodies.bare), aliases: cycler(bodies.aliases), batch: cycler(bodies.batch) };
 const nextPath = cycler(paths);
 
 /**
@@ -94,7 +98,7 @@ async function load(child, workload, { duration, amount, connections = SETTINGS.
     // autocannon checks for the end of a run only on this tick; the default (1 s) would round every
     // run up to whole seconds and cost the time budget several seconds per scenario.
     sampleInt: 100,
-    headers: isProxy ? CREDENTIAL_HEADERS : GRAPHQL_HEADERS,
+    headers: isProxy ? CREDENTIAL_HEADERS : workload === 'single' ? APOLLO_CLIENT_HEADERS : GRAPHQL_HEADERS,
     requests: [request],
     ...(amount ? { amount } : { duration }),
   });
@@ -144,10 +148,10 @@ async function loadCounted(upstream, child, workload, options) {
   return run;
 }
 
-async function postGraphql(child, body) {
+async function postGraphql(child, body, headers = GRAPHQL_HEADERS) {
   const res = await fetch(child.info.origin + child.info.path, {
     method: 'POST',
-    headers: GRAPHQL_HEADERS,
+    headers,
     body,
     signal: AbortSignal.timeout(10_000),
   });
@@ -183,9 +187,10 @@ function firstDifference(a, b, path = 'data') {
 async function assertSameAnswers(children) {
   for (const workload of ['single', 'aliases', 'batch']) {
     const body = bodies[workload][0];
-    const reference = await postGraphql(children.gateway, body);
+    const headers = workload === 'single' ? APOLLO_CLIENT_HEADERS : GRAPHQL_HEADERS;
+    const reference = await postGraphql(children.gateway, body, headers);
     for (const name of GRAPHQL_CONTENDERS.filter((n) => n !== 'gateway')) {
-      const data = await postGraphql(children[name], body);
+      const data = await postGraphql(children[name], body, headers);
       const diff = firstDifference(reference, data);
       if (diff) throw new BenchAbort(`${name} and gateway answer different data for the ${workload} query; first at ${diff}`);
     }
@@ -231,6 +236,8 @@ async function benchLatency(latencyMs) {
     for (const name of CONTENDERS) {
       single[name] = { warmup: await load(children[name], 'single', { duration: SETTINGS.warmupSec }), rounds: [] };
     }
+    // The gateway with a bare body, in the same rounds: one path should cost the same for every client.
+    const bare = { warmup: await load(children.gateway, 'bare', { duration: SETTINGS.warmupSec }), rounds: [] };
     // Odd rounds run in reverse order, so a machine that slowly speeds up or slows down favours nobody.
     for (let round = 0; round < SETTINGS.rounds; round++) {
       const order = round % 2 === 0 ? CONTENDERS : [...CONTENDERS].reverse();
@@ -238,9 +245,14 @@ async function benchLatency(latencyMs) {
         const run = await loadCounted(upstream, children[name], 'single', { duration: SETTINGS.roundSec });
         single[name].rounds.push({ round, ...run });
         log(`latency ${latencyMs} ms, single, round ${round + 1}/${SETTINGS.rounds}: ${name} ${fmt(run.rps, 0)} req/s`);
+        if (name === 'gateway') {
+          const bareRun = await loadCounted(upstream, children.gateway, 'bare', { duration: SETTINGS.roundSec });
+          bare.rounds.push({ round, ...bareRun });
+          log(`latency ${latencyMs} ms, single, round ${round + 1}/${SETTINGS.rounds}: gateway, bare body ${fmt(bareRun.rps, 0)} req/s`);
+        }
       }
     }
-    for (const entry of Object.values(single)) {
+    for (const entry of [...Object.values(single), bare]) {
       const { rounds } = entry;
       const operations = rounds.reduce((s, r) => s + r.operations, 0);
       Object.assign(entry, {
@@ -274,7 +286,7 @@ async function benchLatency(latencyMs) {
     };
     log(`latency ${latencyMs} ms, batch: gateway ${fmt(run.rps, 0)} ops/s, ${fmt(upstreamCallsPerSec, 0)} upstream calls/s`);
 
-    return { single, aliases, batch };
+    return { single, bare, aliases, batch };
   } finally {
     await Promise.all([...Object.values(children), upstream].map((c) => c.stop()));
   }
@@ -320,8 +332,9 @@ function collectFailures(results) {
     if (run.failed > 0) found.push({ where, failed: run.failed, operations: run.operations, sample: run.failedSample });
   };
   for (const latency of LATENCIES_MS) {
-    const { single, aliases, batch } = results.perLatency[latency];
+    const { single, bare, aliases, batch } = results.perLatency[latency];
     for (const name of CONTENDERS) single[name].rounds.forEach((r) => note(`${latency} ms single ${name} round ${r.round + 1}`, r));
+    bare.rounds.forEach((r) => note(`${latency} ms single gateway (bare body) round ${r.round + 1}`, r));
     for (const name of GRAPHQL_CONTENDERS) note(`${latency} ms aliases ${name}`, aliases[name]);
     note(`${latency} ms batch gateway`, batch.gateway);
   }
@@ -367,9 +380,9 @@ function report(results) {
     `single: ${SETTINGS.connections} connections, ${SETTINGS.warmupSec} s warm-up + ${SETTINGS.rounds} alternating rounds × ${SETTINGS.roundSec} s; pool of ${POOL_SIZE} visitor ids; every field asked`,
   );
   for (const latency of LATENCIES_MS) {
-    const { single, aliases, batch } = results.perLatency[latency];
+    const { single, bare, aliases, batch } = results.perLatency[latency];
     const r = results.ratios[latency];
-    out.push('', `── upstream latency ${latency} ms ──`, '', 'single visitor(id) / one REST GET');
+    out.push('', `── upstream latency ${latency} ms ──`, '', 'single visitor(id) as Apollo Client 4 sends it / one REST GET');
     out.push(
       table(
         ['contender', 'req/s', 'p50 ms', 'p99 ms', 'calls/op', 'failed', 'gateway ÷ this'],
@@ -392,6 +405,8 @@ function report(results) {
       `gateway/proxy ${fmt(r.gateway_over_proxy_rps, 2)} (${mark(r.gateway_over_proxy_rps, TARGETS.gateway_over_proxy_rps)}), ` +
         `gateway/baseline ${fmt(r.gateway_over_baseline_rps, 2)} (${mark(r.gateway_over_baseline_rps, TARGETS.gateway_over_baseline_rps)}), ` +
         `gateway/mercurius ${fmt(r.gateway_over_mercurius_rps, 2)}, gateway p99 / proxy p99 ${fmt(r.gateway_p99_over_proxy_p99, 2)}`,
+      `gateway with a bare {query, variables} body: ${fmt(bare.rps, 0)} req/s, p99 ${fmt(bare.p99, 1)} ms; ` +
+        `Apollo Client's body ÷ bare ${fmt(single.gateway.rps / bare.rps, 2)} (one path should make this 1.00)`,
     );
     out.push('', `aliases: ${ALIASES} aliases over ${ALIAS_DISTINCT_IDS} distinct ids, ${SETTINGS.aliasesOps} operations`);
     out.push(

@@ -121,3 +121,26 @@ export const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
 export function restPaths(ids) {
   return ids.map((id) => `${VISITORS_INFO_PATH}?visitorId=${encodeURIComponent(id)}`);
 }
+
+/**
+ * Apollo Client 4's exact request for SINGLE_QUERY, as its HttpLink sends it: the document as its
+ * cache rewrites it (`__typename` in every selection) and prints it, `operationName`, the
+ * variables, `extensions.clientLibrary`, and its Accept header. Captured from the library itself
+ * (its `fetch` answered here, nothing sent), so the bench follows what a new version sends.
+ * Resolves to `{ headers, body(id) }`.
+ */
+export async function apolloClientRequest() {
+  const { ApolloClient, HttpLink, InMemoryCache, gql } = await import('@apollo/client');
+  let captured;
+  const fetch = async (_url, init) => {
+    captured = { headers: Object.fromEntries(new Headers(init.headers)), body: JSON.parse(init.body) };
+    return new Response('{"data":{"visitor":null}}', { headers: { 'content-type': 'application/json' } });
+  };
+  const client = new ApolloClient({ link: new HttpLink({ uri: 'http://apollo-client.invalid/graphql', fetch }), cache: new InMemoryCache() });
+  await client.query({ query: gql(SINGLE_QUERY), variables: { id: 'placeholder' }, fetchPolicy: 'no-cache' });
+  const { variables: _v, ...rest } = captured.body;
+  return {
+    headers: captured.headers,
+    body: (id) => JSON.stringify({ operationName: rest.operationName, variables: { id }, extensions: rest.extensions, query: rest.query }),
+  };
+}
