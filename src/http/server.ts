@@ -84,11 +84,12 @@ export async function startHttpServer({ config, log, apollo, fastPath, metrics, 
     if (req.method === 'POST' && fastPath.accepts(body)) {
       const answer = await fastPath.run(body, context());
       const accept = req.headers.accept;
-      res.writeHead(answer.status, {
-        'content-type':
-          accept && accept.includes('application/graphql-response+json') && !/application\/json\s*(,|$)/.test(accept)
-            ? 'application/graphql-response+json; charset=utf-8'
-            : 'application/json; charset=utf-8',
+      const contentType =
+        accept && accept.includes('application/graphql-response+json') && !/application\/json\s*(,|$)/.test(accept)
+          ? 'application/graphql-response+json; charset=utf-8'
+          : 'application/json; charset=utf-8';
+      res.writeHead(statusFor(answer.status, contentType, answer.body), {
+        'content-type': contentType,
         'content-length': Buffer.byteLength(answer.body),
         ...(answer.headers && Object.fromEntries(answer.headers)),
       });
@@ -107,7 +108,10 @@ export async function startHttpServer({ config, log, apollo, fastPath, metrics, 
     for (const [name, value] of answer.headers) res.setHeader(name, value);
     res.statusCode = answer.status ?? 200;
     if (answer.body.kind === 'complete') {
-      res.end(res.statusCode >= 400 ? refusedBeforePlugins(answer.body.string, requestId) : answer.body.string);
+      if (res.statusCode < 400) return void res.end(answer.body.string);
+      const text = refusedBeforePlugins(answer.body.string, requestId);
+      res.statusCode = statusFor(res.statusCode, String(res.getHeader('content-type') ?? ''), text);
+      res.end(text);
       return;
     }
     for await (const chunk of answer.body.asyncIterator) res.write(chunk);
@@ -236,6 +240,38 @@ export async function startHttpServer({ config, log, apollo, fastPath, metrics, 
       await closed;
     },
   };
+}
+
+/**
+ * The codes of a request that was well formed and still could not run: a document that does not
+ * parse or validate, variables that do not coerce, no such operation, a limit of the gateway's.
+ * A body that is not a GraphQL request at all (BAD_REQUEST), a body or document over its size,
+ * and a rate limit keep their 4xx.
+ */
+const WELL_FORMED_REFUSALS = new Set<unknown>([
+  ErrorCode.GRAPHQL_PARSE_FAILED,
+  ErrorCode.GRAPHQL_VALIDATION_FAILED,
+  ErrorCode.BAD_USER_INPUT,
+  ErrorCode.OPERATION_RESOLUTION_FAILURE,
+  ErrorCode.UPSTREAM_BUDGET_EXCEEDED,
+]);
+
+/**
+ * GraphQL over HTTP: a client that accepts only `application/json` cannot tell a GraphQL error
+ * from a broken proxy by status, so a well-formed request answers 200 with its errors there; one
+ * that accepts `application/graphql-response+json` (Apollo Client, urql, graphql-request) gets
+ * the 400. Read only on error answers, whose bodies are small.
+ */
+function statusFor(status: number, contentType: string, text: string): number {
+  if (status !== 400 || !contentType.startsWith('application/json')) return status;
+  let body: { errors?: Array<{ extensions?: { code?: unknown } }> };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    return status;
+  }
+  const errors = body.errors;
+  return Array.isArray(errors) && errors.length > 0 && errors.every((e) => WELL_FORMED_REFUSALS.has(e.extensions?.code)) ? 200 : status;
 }
 
 /**

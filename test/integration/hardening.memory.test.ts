@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CREDENTIALS, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
-import { VISITOR_FIELDS } from '../helpers/gateway.js';
+import { GRAPHQL_RESPONSE_ACCEPT, VISITOR_FIELDS } from '../helpers/gateway.js';
 import { ENTRY, ROOT, ensureBuilt, freePort, waitFor } from '../helpers/process.js';
 
 const MiB = 1024 * 1024;
@@ -113,7 +113,7 @@ async function flood(pool: Pool, total: number, concurrency: number, body: (i: n
     Array.from({ length: concurrency }, async () => {
       while (next < total) {
         const i = next++;
-        const res = await pool.request({ path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i) });
+        const res = await pool.request({ path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', accept: GRAPHQL_RESPONSE_ACCEPT }, body: body(i) });
         await res.body.dump();
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
       }

@@ -13,7 +13,7 @@ import { Client } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
-import { DEMO_HEADERS, type GraphQLBody } from '../helpers/gateway.js';
+import { DEMO_HEADERS, GRAPHQL_RESPONSE_ACCEPT, type GraphQLBody } from '../helpers/gateway.js';
 import { ensureBuilt, freePort, spawnGateway, waitFor } from '../helpers/process.js';
 import { sleep } from '../helpers/promises.js';
 import { useServers } from '../helpers/servers.js';
@@ -54,7 +54,7 @@ async function send(url: string, path: Path, body: Record<string, unknown>, head
   const sent = path === 'fast path' ? body : { ...body, extensions: {} };
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', accept: GRAPHQL_RESPONSE_ACCEPT, ...headers },
     body: JSON.stringify(sent),
     signal: AbortSignal.timeout(timeoutMs),
   });
@@ -65,7 +65,10 @@ async function send(url: string, path: Path, body: Record<string, unknown>, head
 async function sendGet(url: string, body: { query: string; variables?: unknown }, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Answer> {
   const search = new URLSearchParams({ query: body.query });
   if (body.variables !== undefined) search.set('variables', JSON.stringify(body.variables));
-  const res = await fetch(`${url}?${search}`, { headers: { 'apollo-require-preflight': '1', ...headers }, signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(`${url}?${search}`, {
+    headers: { 'apollo-require-preflight': '1', accept: GRAPHQL_RESPONSE_ACCEPT, ...headers },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   return answerOf(res);
 }
 
