@@ -1,57 +1,47 @@
 /**
- * A fast alternative stack for the same schema: Fastify + Mercurius with graphql-jit compiling each
- * query after its first use, and an undici Pool for upstream calls, like the gateway's.
+ * Fastify + Mercurius with graphql-jit (compiling each query after its first use), hosting the
+ * gateway's own code: the same executable schema and resolvers, the same per-request context and
+ * loaders, the same Rocket.Chat client with its resilience, the same validation rules and the
+ * same upstream-call budget. So the comparison is between servers (Mercurius's request path and
+ * the gateway's), not between upstream clients.
  */
 import Fastify from 'fastify';
 import mercurius from 'mercurius';
-import { Pool } from 'undici';
 import { runChild } from '../lib/child.mjs';
-import { loadSdl, VISITORS_INFO_PATH } from '../lib/workload.mjs';
-import { renameResolvers } from './renames.mjs';
 
-const pool = new Pool(process.env.UPSTREAM_URL, { connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
-
-async function fetchVisitor(id, ctx) {
-  const { statusCode, body } = await pool.request({
-    method: 'GET',
-    path: `${VISITORS_INFO_PATH}?visitorId=${encodeURIComponent(id)}`,
-    headers: { accept: 'application/json', 'x-auth-token': ctx.authToken, 'x-user-id': ctx.userId },
-  });
-  const json = await body.json();
-  if (statusCode !== 200) throw new Error(`upstream answered ${statusCode}: ${json?.error ?? ''}`);
-  return json.visitor;
-}
-
-/**
- * Repeated ids within one operation share one call, as the gateway's DataLoader and
- * RESTDataSource's GET de-duplication do, so the aliases scenario compares like with like.
- */
-function load(ctx, id) {
-  let pending = ctx.visitorsById.get(id);
-  if (!pending) {
-    pending = fetchVisitor(id, ctx);
-    ctx.visitorsById.set(id, pending);
-  }
-  return pending;
-}
+const dist = new URL('../../dist/', import.meta.url);
+const { loadConfig } = await import(new URL('config.js', dist).href);
+const { buildSchema } = await import(new URL('schema.js', dist).href);
+const { createContext } = await import(new URL('context.js', dist).href);
+const { gatewayRules, OperationLimits } = await import(new URL('limits.js', dist).href);
+const { HttpRocketChatClient } = await import(new URL('rocketchat/client.js', dist).href);
+const { createLogger } = await import(new URL('logger.js', dist).href);
 
 runChild(async () => {
+  const config = loadConfig({ ROCKETCHAT_URL: process.env.UPSTREAM_URL, NODE_ENV: 'production', LOG_LEVEL: 'silent' });
+  const client = new HttpRocketChatClient({
+    baseUrl: config.rocketChatUrl,
+    ...config.upstream,
+    breakerThreshold: config.breaker.threshold,
+    breakerHalfOpenMs: config.breaker.halfOpenMs,
+    maxJsonDepth: config.maxJsonDepth,
+  });
+  const deps = { client, config, log: createLogger('silent') };
+  const limits = new OperationLimits(config);
+  let requests = 0;
+
   const app = Fastify({ logger: false });
   await app.register(mercurius, {
-    schema: loadSdl(),
+    schema: buildSchema(),
     jit: 1,
-    resolvers: {
-      ...renameResolvers,
-      Query: {
-        visitor: (_root, { id }, ctx) => load(ctx, id),
-        visitors: (_root, { ids }, ctx) => ids.map((id) => load(ctx, id)),
-      },
-    },
-    context: (request) => ({
-      authToken: request.headers['x-auth-token'],
-      userId: request.headers['x-user-id'],
-      visitorsById: new Map(),
-    }),
+    validationRules: gatewayRules(config),
+    context: (request) =>
+      createContext(deps, { headers: request.headers, requestId: `bench-${requests++}`, clientIp: request.socket.remoteAddress }),
+  });
+  app.graphql.addHook('preExecution', async (_schema, document, context, variables) => {
+    const operation = document.definitions.find((d) => d.kind === 'OperationDefinition');
+    const refusal = operation && limits.check(document, operation, variables, context);
+    if (refusal) throw refusal;
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { info: { origin: `http://127.0.0.1:${app.server.address().port}`, path: '/graphql' } };
