@@ -16,6 +16,7 @@ import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
 import { apolloRequestErrorCode, clip, ErrorCode, GatewayError } from './errors.js';
 import { SEED_VISITOR_ID } from './demo/visitors.js';
+import { DOCUMENT_BYTES_PER_QUERY_BYTE, JitExecutorGateway } from './executor.js';
 import { gatewayRules, OperationLimits } from './limits.js';
 import { recordOperation } from './operationLog.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -59,7 +60,8 @@ export interface ApolloOptions {
 
 export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore }: ApolloOptions): ApolloServer<GatewayContext> {
   return new ApolloServer<GatewayContext>({
-    schema,
+    // Apollo's hook for another executor: graphql-jit, behind Apollo's whole pipeline (executor.ts).
+    gateway: new JitExecutorGateway(schema),
     // Introspection is refused by gatewayRules (graphql's own rule), the same on both execution paths.
     introspection: true,
     hideSchemaDetailsFromClientErrors: config.production,
@@ -172,12 +174,6 @@ function gatewayPlugin(limits: OperationLimits, metrics: GatewayMetrics | undefi
 }
 
 /**
- * Heap bytes of a parsed document (its AST and the token list its locations keep alive) per byte
- * of query text, measured with `node --expose-gc` on documents of 0.2 to 14 KiB.
- */
-const AST_BYTES_PER_QUERY_BYTE = 80;
-
-/**
  * Apollo's parsed and validated documents, bounded in estimated heap bytes. Apollo's default store
  * measures a document by `JSON.stringify`, which prints each location as two numbers and so counts
  * a fraction of what the AST holds: unique documents reached gigabytes within its "30 MiB".
@@ -186,7 +182,8 @@ function documentStore(maxBytes: number): InMemoryLRUCache<DocumentNode> {
   return new InMemoryLRUCache<DocumentNode>({
     maxSize: Math.max(1, maxBytes),
     maxEntrySize: Math.max(1, maxBytes),
-    sizeCalculation: (document) => Math.max(1, (document.loc?.end ?? 16 * 1024) * AST_BYTES_PER_QUERY_BYTE),
+    // Each document's compiled operations (executor.ts) live as long as the document does.
+    sizeCalculation: (document) => Math.max(1, (document.loc?.end ?? 16 * 1024) * DOCUMENT_BYTES_PER_QUERY_BYTE),
   });
 }
 

@@ -1,22 +1,20 @@
 import {
-  execute,
   getOperationAST,
   GraphQLError,
   getVariableValues,
   parse,
   specifiedRules,
   validate,
-  valueFromASTUntyped,
   type DocumentNode,
   type GraphQLFormattedError,
   type GraphQLSchema,
   type ValidationRule,
   type VariableDefinitionNode,
 } from 'graphql';
-import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import { maskUnexpected } from './apollo.js';
 import { clip } from './errors.js';
+import { DOCUMENT_BYTES_PER_QUERY_BYTE, prepareOperation, runOperation, type OperationRun } from './executor.js';
 import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
 import { checkDemand, gatewayRules, operationDemand, type OperationDemand } from './limits.js';
@@ -50,15 +48,11 @@ interface Prepared {
   operations: Map<
     string,
     | {
-        /** graphql-jit's compilation, made once the document comes back (see COMPILE_AT). */
-        compiled: CompiledQuery | undefined;
-        /** Requests this operation has answered; compiling is worth its cost only for repeats. */
-        uses: number;
+        /** How it runs: graphql-js at first, graphql-jit once the document comes back (executor.ts). */
+        run: OperationRun;
         operationName: string | undefined;
         demand: OperationDemand;
         variables: readonly VariableDefinitionNode[];
-        /** Variables with a default, as values: graphql-jit ignores the default of a non-null variable. */
-        defaults: ReadonlyArray<readonly [string, unknown]>;
         name: string | null;
       }
     | { failure: { status: number; errors: GraphQLFormattedError[] } }
@@ -68,22 +62,8 @@ interface Prepared {
 type Body = { query?: unknown; variables?: unknown; operationName?: unknown; extensions?: unknown };
 type FastPathConfig = Pick<Config, 'production' | 'introspection' | 'limits' | 'maxIds' | 'maxUpstreamCalls' | 'documentCacheBytes'>;
 
-/**
- * Bytes of heap one cached document takes per byte of query text: its AST with locations (about
- * 70×) and graphql-jit's compiled functions (about 200× more), measured on documents of 0.2 to
- * 14 KiB with `node --expose-gc` (heap before and after holding 300 of them). The cache is bounded
- * by this estimate rather than by a count, so a few large documents cannot hold gigabytes.
- */
-export const DOCUMENT_BYTES_PER_QUERY_BYTE = 300;
 
-/**
- * The use of an operation at which it is compiled with graphql-jit; before that graphql-js runs it
- * from the cached AST. Compiling a 14 KiB document took about 25 ms of CPU, ten times what parsing
- * and validating it cost, so a flood of unique documents sent once each (no credentials needed)
- * would spend most of the gateway's CPU on compilations nobody reuses. Real clients repeat a
- * handful of documents, and from their second use on run compiled, as before.
- */
-const COMPILE_AT = 2;
+
 
 export class FastPath {
   readonly #schema: GraphQLSchema;
@@ -134,7 +114,7 @@ export class FastPath {
       status = failure.status;
       formatted = failure.errors;
     } else {
-      const variables = withDefaults((body.variables ?? {}) as Record<string, unknown>, operation.defaults);
+      const variables = (body.variables ?? {}) as Record<string, unknown>;
       const checked = checkDemand(operation.demand, variables, this.#config);
       const refusal = 'refusal' in checked ? checked.refusal : context.visitors.admit(checked.calls);
       if (refusal) {
@@ -142,7 +122,7 @@ export class FastPath {
         headers = refusal.http?.headers;
         formatted = [withCode(refusal, refusal.code)];
       } else {
-        const result = await this.#execute(prepared.document!, operation, context, variables);
+        const result = await runOperation(this.#schema, prepared.document!, operation.operationName, operation.run, context, variables);
         data = result.data;
         errors = result.errors;
         // No `data` at all means the variables did not coerce: a request error, as Apollo answers it,
@@ -158,24 +138,13 @@ export class FastPath {
 
     if (formatted) formatted = formatted.map((e) => ({ ...e, extensions: { ...e.extensions, requestId: context.requestId } }));
     recordOperation(context, this.#metrics, {
-      operationName: operationName ?? ('compiled' in operation ? operation.name : null),
+      operationName: operationName ?? ('run' in operation ? operation.name : null),
       seconds: (performance.now() - started) / 1000,
       httpStatus: status,
       codes: formatted?.map((e) => e.extensions?.code) ?? [],
     });
     const payload = formatted?.length ? (status === 400 && data === undefined ? { errors: formatted } : { errors: formatted, data }) : { data };
     return { status, body: JSON.stringify(payload), headers };
-  }
-
-  #execute(document: DocumentNode, operation: Runnable, context: GatewayContext, variables: Record<string, unknown>) {
-    if (!operation.compiled && ++operation.uses >= COMPILE_AT) {
-      const compiled = compileQuery(this.#schema, document, operation.operationName, { customSerializers: { DateTime: serializeDateTime } });
-      if (isCompiledQuery(compiled)) operation.compiled = compiled;
-      // graphql-jit refused it (no such document is known): graphql-js keeps running it.
-      else operation.uses = Number.NEGATIVE_INFINITY;
-    }
-    if (operation.compiled) return operation.compiled.query(undefined, context, variables);
-    return execute({ schema: this.#schema, document, operationName: operation.operationName, contextValue: context, variableValues: variables });
   }
 
   #format(error: GraphQLError, context: GatewayContext): GraphQLFormattedError {
@@ -229,14 +198,10 @@ export class FastPath {
       return { failure: { status: 400, errors: [{ message, extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }] } };
     } else {
       entry = {
-        compiled: undefined,
-        uses: 0,
+        run: prepareOperation(operation),
         operationName: operationName ?? undefined,
         demand: operationDemand(document, operation),
         variables: operation.variableDefinitions ?? [],
-        defaults: (operation.variableDefinitions ?? []).flatMap((d) =>
-          d.defaultValue ? [[d.variable.name.value, valueFromASTUntyped(d.defaultValue)] as const] : [],
-        ),
         name: operation.name?.value ?? null,
       };
     }
@@ -244,31 +209,6 @@ export class FastPath {
     return entry;
   }
 
-}
-
-type Runnable = Exclude<Prepared['operations'] extends Map<string, infer V> ? V : never, { failure: unknown }>;
-
-/** The variables a request sent, with the operation's defaults for those it left out (an explicit null stays). */
-function withDefaults(variables: Record<string, unknown>, defaults: ReadonlyArray<readonly [string, unknown]>): Record<string, unknown> {
-  if (defaults.length === 0) return variables;
-  let filled: Record<string, unknown> | undefined;
-  for (const [name, value] of defaults) {
-    if (Object.hasOwn(variables, name) && variables[name] !== undefined) continue;
-    (filled ??= { ...variables })[name] = value;
-  }
-  return filled ?? variables;
-}
-
-/** What the DateTime scalar prints (UTC, milliseconds): Rocket.Chat's dates are already in that form. */
-const CANONICAL_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
-/**
- * The DateTime scalar's output without its cost: graphql-scalars parses every date into a Date
- * for JSON to print it back; a date already in canonical form (validated at the edge,
- * rocketchat/validate.ts) is copied, anything else normalised exactly as the scalar would.
- */
-function serializeDateTime(value: unknown): string {
-  return typeof value === 'string' && CANONICAL_DATE.test(value) ? value : new Date(value as string).toISOString();
 }
 
 function withCode(error: GraphQLError | GraphQLFormattedError, code: string): GraphQLFormattedError {
