@@ -337,8 +337,15 @@ const APOLLO_REQUEST_ERRORS: Readonly<Record<string, ErrorCode>> = Object.assign
   'provided sha does not match query': ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
 });
 
+/**
+ * graphql-js (and graphql-jit after it) reports an argument it cannot coerce at execution, without
+ * a code: a variable sent as null for a non-null argument (`query($id: ID = "x") { visitor(id:
+ * $id) }` with `{"id": null}`). The caller's input, not a bug.
+ */
+const ARGUMENT_COERCION = /^Argument "[_A-Za-z][_0-9A-Za-z]*" (?:of non-null type "[^"]+" must not be null|has invalid value)/;
+
 export function apolloRequestErrorCode(message: string): ErrorCode | undefined {
-  return APOLLO_REQUEST_ERRORS[message];
+  return APOLLO_REQUEST_ERRORS[message] ?? (ARGUMENT_COERCION.test(message) ? ErrorCode.BAD_USER_INPUT : undefined);
 }
 
 /** Client-chosen text echoed back (an operation name in an error) stays short. */

@@ -109,3 +109,25 @@ describe('media types on both paths', () => {
     }
   });
 });
+
+describe('an argument that does not coerce at execution', () => {
+  it('is the caller\'s BAD_USER_INPUT on both paths and both engines, not an internal error', async () => {
+    const upstream = await startDemoUpstream({ record: true });
+    const gateway = await startTestGateway(upstream.url);
+    try {
+      const body = { query: `query($id: ID = "${SEED_VISITOR_ID}") { visitor(id: $id) { id } }`, variables: { id: null } };
+      for (let use = 0; use < 2; use++) {
+        for (const sent of [body, { ...body, extensions: {} }]) {
+          const res = await gateway.post(sent, DEMO_HEADERS);
+          expect(res.body.data).toEqual({ visitor: null });
+          expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+          expect(res.body.errors?.[0]?.message).toMatch(/^Argument "id" of non-null type "ID!" must not be null/);
+        }
+      }
+      expect(upstream.calls).toBe(0);
+    } finally {
+      await gateway.stop();
+      await upstream.stop();
+    }
+  });
+});
