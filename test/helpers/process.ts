@@ -1,4 +1,3 @@
-import { it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -63,9 +62,12 @@ export async function freePort(): Promise<number> {
  */
 export const NO_REDIS: string | undefined = process.env.LVG_TEST_NO_REDIS;
 
-/** In a file of Redis tests: one skipped entry that says why they were skipped and how to run them. */
-export function reportRedisSkip(): void {
-  if (NO_REDIS) it.skip(`Redis tests skipped: ${NO_REDIS}`, () => undefined);
+/**
+ * The name of a Redis test or suite, skipped with `skipIf(!!NO_REDIS)`: when it is skipped, its
+ * name in the report says why and how to run it.
+ */
+export function needsRedis(name: string): string {
+  return NO_REDIS ? `${name} [skipped: ${NO_REDIS}]` : name;
 }
 
 /**

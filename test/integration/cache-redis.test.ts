@@ -7,7 +7,7 @@ import { SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import { flood, persisted, sha256 } from '../helpers/apq.js';
 import { cacheUpstream } from '../helpers/cacheUpstream.js';
 import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { NO_REDIS, reportRedisSkip, startRedis } from '../helpers/process.js';
+import { needsRedis, NO_REDIS, startRedis } from '../helpers/process.js';
 import { sleep } from '../helpers/promises.js';
 import { useServers } from '../helpers/servers.js';
 
@@ -101,9 +101,7 @@ async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
   return { value, ms: performance.now() - started };
 }
 
-reportRedisSkip();
-
-describe.skipIf(!!NO_REDIS)('Redis stuck (SIGSTOP)', () => {
+describe.skipIf(!!NO_REDIS)(needsRedis('Redis stuck (SIGSTOP)'), () => {
   it('keeps every query off Redis: answers from Rocket.Chat within bounds, reports it on /readyz, warns once, and stops promptly', async () => {
     const redis = await redisServer();
     const upstream = await servers.demo();
@@ -171,7 +169,7 @@ describe.skipIf(!!NO_REDIS)('Redis stuck (SIGSTOP)', () => {
   });
 });
 
-describe.skipIf(!!NO_REDIS)('persisted queries in Redis', () => {
+describe.skipIf(!!NO_REDIS)(needsRedis('persisted queries in Redis'), () => {
   it('a flood through the gateway leaves at most APQ_REDIS_SLOTS keys, and a real client still round-trips', async () => {
     const redis = await redisServer();
     const gateway = await servers.gateway((await servers.demo()).url, { REDIS_URL: redis.url, REDIS_TIMEOUT_MS: SLOW_MACHINE_MS, APQ_REDIS_SLOTS: '32' });
@@ -238,7 +236,7 @@ describe.skipIf(!!NO_REDIS)('persisted queries in Redis', () => {
   });
 });
 
-describe.skipIf(!!NO_REDIS)('invalidation in Redis', () => {
+describe.skipIf(!!NO_REDIS)(needsRedis('invalidation in Redis'), () => {
   it('a 401 among 50,000 keys costs a few commands and no SCAN, and the caller’s old entries are never served again', async () => {
     const redis = await redisServer();
     const look = inspect(redis.url);
@@ -282,7 +280,7 @@ describe.skipIf(!!NO_REDIS)('invalidation in Redis', () => {
   });
 });
 
-describe.skipIf(!!NO_REDIS)('acceptances that reach Redis late', () => {
+describe.skipIf(!!NO_REDIS)(needsRedis('acceptances that reach Redis late'), () => {
   it('a command that waited in a buffer while Redis was stuck records when the call was sent, not when it ran', async () => {
     const redis = await redisServer();
     const store = new RedisStore({ url: redis.url, timeoutMs: 50, log: createLogger('silent') });

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { useServers } from '../helpers/servers.js';
-import { ensureBuilt, NO_REDIS, reportRedisSkip, spawnGateway, startRedis, waitFor } from '../helpers/process.js';
+import { ensureBuilt, needsRedis, NO_REDIS, spawnGateway, startRedis, waitFor } from '../helpers/process.js';
 import { sleep } from '../helpers/promises.js';
 
 const ONE = { query: `query One { visitor(id: "${SEED_VISITOR_ID}") { id name } }` };
@@ -163,8 +163,7 @@ describe('shared cache (Redis down)', () => {
 describe('processes', () => {
   beforeAll(() => ensureBuilt(), 60_000);
 
-  reportRedisSkip();
-  it.skipIf(!!NO_REDIS)('two gateway processes share a real Redis: the second serves the first one’s cached visitor without an upstream call', async () => {
+  it.skipIf(!!NO_REDIS)(needsRedis('two gateway processes share a real Redis: the second serves the first one’s cached visitor without an upstream call'), async () => {
     const redis = await startRedis();
     servers.later(() => redis.stop());
     const upstream = await demo();

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import { DEMO_HEADERS } from '../helpers/gateway.js';
-import { NO_REDIS, reportRedisSkip, startRedis } from '../helpers/process.js';
+import { needsRedis, NO_REDIS, startRedis } from '../helpers/process.js';
 import { sleep } from '../helpers/promises.js';
 import { useServers } from '../helpers/servers.js';
 
@@ -25,9 +25,7 @@ async function subscribers(redisUrl: string, n: number): Promise<void> {
   }
 }
 
-reportRedisSkip();
-
-describe.skipIf(!!NO_REDIS)('replicas share what Rocket.Chat says of its rate-limit windows (REDIS_URL)', () => {
+describe.skipIf(!!NO_REDIS)(needsRedis('replicas share what Rocket.Chat says of its rate-limit windows (REDIS_URL)'), () => {
   it('a second replica does not spend calls the first already knows will be refused', async () => {
     const redis = await startRedis();
     servers.later(() => redis.stop());
