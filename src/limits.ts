@@ -266,7 +266,7 @@ export class OperationLimits {
     this.#limits = limits;
   }
 
-  /** The refusal for this operation, or undefined when it may run (its calls then reserved with the caller's bucket). */
+  /** The refusal for this operation, or undefined when it may run. */
   check(
     document: DocumentNode,
     operation: OperationDefinitionNode,

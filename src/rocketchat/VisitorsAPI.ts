@@ -50,7 +50,8 @@ export class VisitorsAPI {
 
   /**
    * Before execution, with the most calls the operation can cost: refuses it when Rocket.Chat's
-   * bucket for this caller cannot hold them (RATE_LIMITED), else reserves them from that bucket.
+   * bucket for this caller is known to hold fewer (RATE_LIMITED); each call then comes off the
+   * bucket as it goes (rateLimits.ts).
    * A caller without credentials costs nothing, so is always admitted (and refused per field).
    */
   admit(calls: number): GatewayError | undefined {

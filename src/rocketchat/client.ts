@@ -40,7 +40,7 @@ export interface RocketChatClient {
   getVisitor(id: string, options: CallOptions): Promise<WireVisitor>;
   /**
    * Before an operation that may make up to `calls` visitor calls for this caller: a RATE_LIMITED
-   * refusal when Rocket.Chat's bucket is known to hold fewer, else undefined (and the calls reserved).
+   * refusal when Rocket.Chat's bucket is known to hold fewer, else undefined.
    */
   admit?(calls: number, options: CallOptions): GatewayError | undefined;
   /** Rocket.Chat's version from `/api/info`; rejects while the breaker is open (readiness). */

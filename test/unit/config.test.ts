@@ -45,6 +45,10 @@ describe('loadConfig defaults', () => {
     expect(loadConfig({ MAX_UPSTREAM_CALLS: '500', REDIS_TIMEOUT_MS: '20' })).toMatchObject({ maxUpstreamCalls: 500, redisTimeoutMs: 20 });
     expect(() => loadConfig({ MAX_UPSTREAM_CALLS: '0' })).toThrow(/MAX_UPSTREAM_CALLS/);
     expect(() => loadConfig({ MAX_CONNECTIONS: 'many' })).toThrow(/MAX_CONNECTIONS/);
+    // Node would refuse such a server at start-up with a RangeError instead.
+    expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000' })).toThrow(ConfigError);
+    expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS.*HTTP_REQUEST_TIMEOUT_MS/);
+    expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '5000' }).http).toMatchObject({ requestTimeoutMs: 5000, headersTimeoutMs: 5000 });
   });
 
   it('does not read process.env when given an explicit env', () => {
