@@ -25,19 +25,19 @@ export interface CacheOptions {
   recheckMs: number;
 }
 
-/** One batch's view of its caller, read from the store once and updated as Rocket.Chat answers. */
+/** One operation's view of its caller, read from the store once and updated as Rocket.Chat answers. */
 interface CallerView {
   readonly caller: string;
   generation: string | undefined;
   /** performance.now() until which a cached visitor may be served. */
   freshUntil: number;
-  /** Rocket.Chat refused the caller during this batch: the batch's other lookups answer the same. */
+  /** Rocket.Chat refused the caller during this operation: its other lookups answer the same. */
   refusal?: GatewayError;
 }
 
 /**
- * The options VisitorsAPI builds once per DataLoader batch and passes with each of its ids; the view
- * rides on them, so the caller's record is read once per batch rather than once per id.
+ * The options VisitorsAPI builds once per operation and passes with each of its ids; the view
+ * rides on them, so the caller's record is read once per operation rather than once per id.
  */
 interface BatchOptions extends CallOptions {
   cacheView?: Promise<CallerView | undefined>;
@@ -80,7 +80,7 @@ export class CachingRocketChatClient implements RocketChatClient {
     const batch = options as BatchOptions;
     const view = await (batch.cacheView ??= this.#readView(options.credentials));
     if (view === undefined) {
-      // The store did not answer: this batch goes without the cache.
+      // The store did not answer: this operation goes without the cache.
       this.#metrics?.cacheLookup(false);
       return this.#inner.getVisitor(id, options);
     }
