@@ -62,12 +62,6 @@ export class SharedRateLimits {
     memory.onLearn = (bucket, window) => this.#publish(bucket, window);
   }
 
-  /** Resolves once both connections are up and subscribed (tests, start-up). */
-  async ready(): Promise<void> {
-    await Promise.all([this.#publisher, this.#subscriber].map((redis) => (redis.status === 'ready' ? undefined : new Promise((resolve) => redis.once('ready', resolve)))));
-    await this.#subscriber.subscribe(CHANNEL);
-  }
-
   async close(): Promise<void> {
     this.#memory.onLearn = undefined;
     for (const redis of [this.#publisher, this.#subscriber]) redis.disconnect();
