@@ -19,6 +19,7 @@ import { SEED_VISITOR_ID } from './demo/visitors.js';
 import { DOCUMENT_BYTES_PER_QUERY_BYTE, JitExecutorGateway } from './executor.js';
 import { gatewayRules, OperationLimits } from './limits.js';
 import { recordOperation } from './operationLog.js';
+import { ResponseMediaTypes } from './responseMediaType.js';
 import type { GatewayMetrics } from './metrics.js';
 import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
 
@@ -74,6 +75,9 @@ export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore
     // index.ts owns shutdown; Apollo's own handler would re-raise the signal and kill the process mid-drain.
     stopOnTerminationSignals: false,
     formatError: maskUnexpected,
+    // Apollo's default adds a newline, which leaves a rope that must be flattened, a copy of the
+    // whole answer, before it reaches the socket.
+    stringifyResult: (result) => JSON.stringify(result),
     documentStore: documentStore(config.documentCacheBytes),
     // An oversized document stops in the parser: a 400, before any validation or execution work.
     parseOptions: { maxTokens: config.limits.maxTokens },
@@ -134,9 +138,11 @@ export function maskUnexpected(formatted: GraphQLFormattedError, error: unknown)
 /**
  * The gateway's own hooks, in one plugin so that Apollo calls one listener per stage: the
  * operation limits before execution, unexpected errors logged in full, the request id on every
- * error (support can find the log line), and one log line and metric sample per operation.
+ * error (support can find the log line), the response's media type from a memo of Apollo's own
+ * negotiation (responseMediaType.ts), and one log line and metric sample per operation.
  */
 function gatewayPlugin(limits: OperationLimits, metrics: GatewayMetrics | undefined): ApolloServerPlugin<GatewayContext> {
+  const mediaTypes = new ResponseMediaTypes();
   return {
     async requestDidStart({ request }) {
       const started = performance.now();
@@ -154,6 +160,10 @@ function gatewayPlugin(limits: OperationLimits, metrics: GatewayMetrics | undefi
           }
         },
         async willSendResponse({ response, contextValue, operationName, errors }) {
+          if (response.body.kind === 'single' && !response.http.headers.has('content-type')) {
+            const mediaType = mediaTypes.choose(request.http?.headers.get('accept'));
+            if (mediaType) response.http.headers.set('content-type', mediaType);
+          }
           if (response.body.kind === 'single' && response.body.singleResult.errors) {
             const requestId = contextValue.requestId;
             response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({

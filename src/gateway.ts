@@ -8,7 +8,6 @@ import { MemoryStore, type CacheStores } from './cache/store.js';
 import { memoryApqCache, SlotApqCache } from './cache/apq.js';
 import { startHttpServer } from './http/server.js';
 import { GatewayMetrics } from './metrics.js';
-import { FastPath } from './fastPath.js';
 import { buildSchema } from './schema.js';
 
 export interface GatewayOptions {
@@ -55,7 +54,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     : upstream;
   const deps: ContextDeps = { client, config, log, onBatch: (size) => metrics.batch(size) };
   const schema = buildSchema();
-  const fastPath = new FastPath(schema, config, metrics);
   const apollo = createApollo({
     config,
     schema,
@@ -69,7 +67,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     config,
     log,
     apollo,
-    fastPath,
     metrics,
     deps,
     serverInfo: () => client.serverInfo(),

@@ -13,7 +13,7 @@ export interface OperationRecord {
 /**
  * One log line and one metric sample per operation: what ran, how long it took, what it cost
  * upstream and how it ended. Only names, numbers and codes: never a variable, a header or a
- * visitor's data. Both execution paths (fastPath.ts and Apollo's) record through here.
+ * visitor's data. The gateway's Apollo plugin (apollo.ts) records through here.
  */
 export function recordOperation(context: GatewayContext | undefined, metrics: GatewayMetrics | undefined, record: OperationRecord): void {
   const codes = record.codes.length === 0 ? [] : [...new Set(record.codes.map((c) => String(c ?? 'UNKNOWN')))];

@@ -34,6 +34,8 @@ runChild(async () => {
   await app.register(mercurius, {
     schema: buildSchema(),
     jit: 1,
+    // Automatic persisted queries, as Apollo Client's APQ link expects (the bench's APQ workload).
+    persistedQueryProvider: mercurius.persistedQueryDefaults.automatic(),
     validationRules: gatewayRules(config),
     context: (request) =>
       createContext(deps, { headers: request.headers, requestId: `bench-${requests++}`, clientIp: request.socket.remoteAddress }),

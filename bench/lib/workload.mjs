@@ -144,3 +144,87 @@ export async function apolloClientRequest() {
     body: (id) => JSON.stringify({ operationName: rest.operationName, variables: { id }, extensions: rest.extensions, query: rest.query }),
   };
 }
+
+/**
+ * urql's request for SINGLE_QUERY with its defaults (`cacheExchange`, `fetchExchange`, which send a
+ * query as GET when its URL fits, `__typename` added to every selection), captured from the library
+ * as Apollo Client's is. Resolves to `{ method, headers, search(id) }` (the query string) for GET,
+ * or `{ method, headers, body(id) }` if urql chose POST (a URL too long for its limit).
+ */
+export async function urqlRequest() {
+  const { Client, cacheExchange, fetchExchange } = await import('@urql/core');
+  let captured;
+  const fetch = async (url, init) => {
+    captured = { url: String(url), method: init?.method ?? 'GET', headers: Object.fromEntries(new Headers(init?.headers)), body: init?.body };
+    return new Response('{"data":{"visitor":null}}', { headers: { 'content-type': 'application/json' } });
+  };
+  const client = new Client({ url: 'http://urql.invalid/graphql', exchanges: [cacheExchange, fetchExchange], fetch });
+  await client.query(SINGLE_QUERY, { id: PLACEHOLDER_ID }).toPromise();
+  return capturedRequest(captured, 'urql.invalid');
+}
+
+/**
+ * Apollo Client 4 with automatic persisted queries and `useGETForHashedQueries`, as its docs set it
+ * up: once a query is registered it sends only the hash, as a GET. Captured from the library: its
+ * first hashed GET is answered PERSISTED_QUERY_NOT_FOUND, so it registers with a POST carrying the
+ * query, and both requests are kept. Resolves to `{ method, headers, search(id), register }`, where
+ * `register` is the registering POST as `{ method, headers, body(id) }` (sent once before a run).
+ */
+export async function apqRequest() {
+  const { ApolloClient, HttpLink, InMemoryCache, gql } = await import('@apollo/client');
+  const { PersistedQueryLink } = await import('@apollo/client/link/persisted-queries');
+  const requests = [];
+  const fetch = async (url, init) => {
+    requests.push({ url: String(url), method: init?.method ?? 'GET', headers: Object.fromEntries(new Headers(init?.headers)), body: init?.body });
+    const notFound = requests.length === 1;
+    const answer = notFound ? { errors: [{ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }] } : { data: { visitor: null } };
+    return new Response(JSON.stringify(answer), { headers: { 'content-type': 'application/json' } });
+  };
+  const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+  const link = new PersistedQueryLink({ sha256, useGETForHashedQueries: true }).concat(new HttpLink({ uri: 'http://apq.invalid/graphql', fetch }));
+  const client = new ApolloClient({ link, cache: new InMemoryCache() });
+  await client.query({ query: gql(SINGLE_QUERY), variables: { id: PLACEHOLDER_ID }, fetchPolicy: 'no-cache' });
+  const [hashed, registering] = requests;
+  if (requests.length !== 2 || hashed.method !== 'GET' || registering.method !== 'POST') {
+    throw new Error(`Apollo Client's APQ link sent ${requests.map((r) => r.method).join(', ')}; expected a GET, then the registering POST`);
+  }
+  const body = JSON.parse(registering.body);
+  if (!body.query || !body.extensions?.persistedQuery) throw new Error('the registering POST carries no query and hash');
+  return { ...capturedRequest(hashed, 'apq.invalid'), register: capturedRequest(registering, 'apq.invalid') };
+}
+
+/** A request id no real id collides with, so the captured request can be re-keyed per id. */
+const PLACEHOLDER_ID = 'PLACEHOLDERxID';
+
+function capturedRequest(captured, host) {
+  const url = new URL(captured.url);
+  if (url.host !== host) throw new Error(`captured a request to ${url.host}`);
+  if (captured.method === 'GET') {
+    const parts = url.search.split(PLACEHOLDER_ID);
+    if (parts.length !== 2) throw new Error(`the captured GET names the id ${parts.length - 1} times`);
+    return { method: 'GET', headers: captured.headers, search: (id) => parts[0] + encodeURIComponent(id) + parts[1] };
+  }
+  const parts = captured.body.split(PLACEHOLDER_ID);
+  if (parts.length !== 2) throw new Error(`the captured body names the id ${parts.length - 1} times`);
+  return { method: 'POST', headers: captured.headers, body: (id) => parts[0] + id + parts[1] };
+}
+
+/**
+ * The single-visitor request of each client the bench measures, by workload name: what a console
+ * built on that client sends for `visitor(id)` with every field. Each is `{ label, method, headers,
+ * body(id) | search(id), register? }`; `register`, for APQ, is sent once before a run.
+ */
+export async function clientWorkloads() {
+  const apolloClient = await apolloClientRequest();
+  return {
+    'apollo-client': { label: "Apollo Client 4's POST", method: 'POST', headers: apolloClient.headers, body: apolloClient.body },
+    urql: { label: "urql's default GET", ...(await urqlRequest()) },
+    apq: { label: 'APQ over GET (Apollo Client, hash only)', ...(await apqRequest()) },
+    bare: {
+      label: 'bare {query, variables} POST',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: (id) => JSON.stringify({ query: SINGLE_QUERY, variables: { id } }),
+    },
+  };
+}

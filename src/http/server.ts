@@ -6,7 +6,6 @@ import cors from 'cors';
 import type { Config } from '../config.js';
 import { createContext, type ContextDeps, type GatewayContext } from '../context.js';
 import { ErrorCode, GatewayError, requestRefusal } from '../errors.js';
-import type { FastPath } from '../fastPath.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { Cancellation } from '../rocketchat/cancellation.js';
@@ -23,7 +22,6 @@ export interface HttpParts {
   config: Config;
   log: Logger;
   apollo: ApolloServer<GatewayContext>;
-  fastPath: FastPath;
   metrics: GatewayMetrics;
   deps: ContextDeps;
   /** Readiness: Rocket.Chat's version, or why it cannot be had. */
@@ -40,11 +38,11 @@ export interface HttpServer {
 }
 
 /**
- * The HTTP layer: /graphql (body cap, CORS, request ids, the caching rule, then the fast path or
- * Apollo Server), /healthz, /readyz and /metrics, with the connection limits. Nothing here builds
- * a part of the gateway; gateway.ts hands them over.
+ * The HTTP layer: /graphql (body cap, CORS, request ids, the caching rule, then Apollo Server),
+ * /healthz, /readyz and /metrics, with the connection limits. Nothing here builds a part of the
+ * gateway; gateway.ts hands them over.
  */
-export async function startHttpServer({ config, log, apollo, fastPath, metrics, deps, serverInfo, cacheHealth }: HttpParts): Promise<HttpServer> {
+export async function startHttpServer({ config, log, apollo, metrics, deps, serverInfo, cacheHealth }: HttpParts): Promise<HttpServer> {
   const allowedOrigins = new Set(config.corsOrigins);
   if (!config.production) allowedOrigins.add(SANDBOX_ORIGIN);
   const corsHandler = cors({
@@ -59,8 +57,8 @@ export async function startHttpServer({ config, log, apollo, fastPath, metrics, 
     let body: unknown;
     if (req.method === 'POST') {
       const text = await readBody(req, MAX_BODY_BYTES);
-      // Only a real application/json body is parsed (and so may take the fast path): a browser can
-      // send text/plain cross-site without a preflight, and Apollo's CSRF prevention must see those.
+      // Only a real application/json body is parsed: a browser can send text/plain cross-site
+      // without a preflight, and Apollo's CSRF prevention must see those as they came.
       if (mediaType(req.headers['content-type']) === 'application/json') {
         try {
           body = text === '' ? undefined : JSON.parse(text);
@@ -72,48 +70,33 @@ export async function startHttpServer({ config, log, apollo, fastPath, metrics, 
       }
     }
     const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : new URLSearchParams(search).get('query');
-    if (typeof query === 'string' && Buffer.byteLength(query) > config.limits.maxQueryBytes) {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8, so only a long query needs counting.
+    if (typeof query === 'string' && query.length * 3 > config.limits.maxQueryBytes && Buffer.byteLength(query) > config.limits.maxQueryBytes) {
       return sendJson(res, 400, requestRefusal(ErrorCode.QUERY_TOO_LARGE, `The query document is over ${config.limits.maxQueryBytes} bytes.`, requestId));
     }
     // Cancelling on disconnect stops upstream calls nobody waits for any more.
     const disconnect = new Cancellation();
-    res.once('close', () => res.writableFinished || disconnect.cancel());
-    const context = () =>
-      createContext(deps, { headers: req.headers, requestId, clientIp: clientIp(req, config.trustProxy), cancellation: disconnect });
-
-    if (req.method === 'POST' && fastPath.accepts(body)) {
-      const answer = await fastPath.run(body, context());
-      const accept = req.headers.accept;
-      const contentType =
-        accept && accept.includes('application/graphql-response+json') && !/application\/json\s*(,|$)/.test(accept)
-          ? 'application/graphql-response+json; charset=utf-8'
-          : 'application/json; charset=utf-8';
-      res.writeHead(statusFor(answer.status, contentType, answer.body), {
-        'content-type': contentType,
-        'content-length': Buffer.byteLength(answer.body),
-        ...(answer.headers && Object.fromEntries(answer.headers)),
-      });
-      res.end(answer.body);
-      return;
-    }
-
+    res.on('close', () => res.writableFinished || disconnect.cancel());
     const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
+    for (const name in req.headers) {
+      const value = req.headers[name];
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const answer = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-      context: async () => context(),
+      context: async () => createContext(deps, { headers: req.headers, requestId, clientIp: clientIp(req, config.trustProxy), cancellation: disconnect }),
     });
-    for (const [name, value] of answer.headers) res.setHeader(name, value);
-    res.statusCode = answer.status ?? 200;
+    const outgoing: Record<string, string | number> = {};
+    for (const [name, value] of answer.headers) outgoing[name] = value;
+    const status = answer.status ?? 200;
     if (answer.body.kind === 'complete') {
-      if (res.statusCode < 400) return void res.end(answer.body.string);
-      const text = refusedBeforePlugins(answer.body.string, requestId);
-      res.statusCode = statusFor(res.statusCode, String(res.getHeader('content-type') ?? ''), text);
-      res.end(text);
+      const text = status < 400 ? answer.body.string : refusedBeforePlugins(answer.body.string, requestId);
+      // writeHead sends the head at once: without a length the answer would go chunked.
+      outgoing['content-length'] = Buffer.byteLength(text);
+      res.writeHead(status < 400 ? status : statusFor(status, String(outgoing['content-type'] ?? ''), text), outgoing).end(text);
       return;
     }
+    res.writeHead(status, outgoing);
     for await (const chunk of answer.body.asyncIterator) res.write(chunk);
     res.end();
   }

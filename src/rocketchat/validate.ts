@@ -14,7 +14,7 @@ import type { VisitorsInfoResponse, WireErrorBody, WireVisitor } from './models.
 
 /**
  * RFC 3339 with an offset, every field in its range (no hour 24, no leap second: JavaScript's Date
- * has neither); DateTime serialises these unchanged (fastPath.ts). No capture groups: only the
+ * has neither); DateTime serialises these unchanged (executor.ts). No capture groups: only the
  * match is needed, and the day is then read from fixed positions.
  */
 const ISO_DATE_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
@@ -26,8 +26,8 @@ const digit = (text: string, at: number) => text.charCodeAt(at) - 48;
 
 /**
  * A date that exists: the pattern alone passes 2024-02-30, which the DateTime scalar would shift
- * to March 1st and the fast path would print as sent. Days up to the 28th exist in every month,
- * so nearly every date is settled by the pattern and one comparison.
+ * to March 1st and the compiled serialiser would print as sent. Days up to the 28th exist in every
+ * month, so nearly every date is settled by the pattern and one comparison.
  */
 function isDateTime(text: string): boolean {
   if (!ISO_DATE_TIME.test(text)) return false;

@@ -44,7 +44,7 @@ describe('status codes by media type', () => {
     ['a variable that does not coerce', { query: 'query($id: ID!) { visitor(id: $id) { id } }', variables: { id: { no: 1 } } }, 'BAD_USER_INPUT'],
     ['an operation over the upstream-call budget', { query: `{ visitors(ids: [${Array.from({ length: 100 }, (_, i) => `"a${i}"`).join(',')}]) { id } b: visitors(ids: [${Array.from({ length: 100 }, (_, i) => `"b${i}"`).join(',')}]) { id } }` }, 'UPSTREAM_BUDGET_EXCEEDED'],
   ];
-  it.each(cases)('%s: 200 under application/json, 400 under application/graphql-response+json, on both paths', async (_name, body, code) => {
+  it.each(cases)('%s: 200 under application/json, 400 under application/graphql-response+json, with or without extensions', async (_name, body, code) => {
     for (const sent of [body, { ...(body as object), extensions: {} }]) {
       for (const [accept, status, type] of [
         ['application/json', 200, 'application/json'],

@@ -1,9 +1,8 @@
 /**
  * The attacks of the hardening report, replayed against the hardened gateway: each test here
  * succeeded as an attack on the code before the hardening commit and must now be refused or
- * bounded. Where the row concerns request handling, the request goes both ways: as a bare POSTed
- * JSON body (the fast path, src/fastPath.ts) and through Apollo Server (the same body with
- * `extensions: {}`, or a GET with a preflight header). The memory rows, which need a real process
+ * bounded. Where the row concerns request handling, the request goes in each shape clients send:
+ * a bare POSTed JSON body, the same body with `extensions` (as Apollo Client sends it), and a GET. The memory rows, which need a real process
  * and its heap, are in hardening.memory.test.ts.
  */
 import { createHash } from 'node:crypto';
@@ -27,8 +26,8 @@ afterAll(() => {
   if (figures.length) console.log(`hardening figures:\n  ${figures.join('\n  ')}`);
 });
 
-type Path = 'fast path' | 'Apollo path';
-const PATHS: Path[] = ['fast path', 'Apollo path'];
+type Shape = 'bare POST' | 'POST with extensions';
+const SHAPES: Shape[] = ['bare POST', 'POST with extensions'];
 
 interface Answer {
   status: number;
@@ -49,9 +48,9 @@ async function answerOf(res: Response): Promise<Answer> {
   return { status: res.status, headers: res.headers, text, body };
 }
 
-/** POSTs `body` as is (fast path) or with `extensions: {}` (Apollo Server's pipeline). */
-async function send(url: string, path: Path, body: Record<string, unknown>, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Answer> {
-  const sent = path === 'fast path' ? body : { ...body, extensions: {} };
+/** POSTs `body` as is or with `extensions: {}` (Apollo Client's shape). */
+async function send(url: string, path: Shape, body: Record<string, unknown>, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Answer> {
+  const sent = path === 'bare POST' ? body : { ...body, extensions: {} };
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: GRAPHQL_RESPONSE_ACCEPT, ...headers },
@@ -105,7 +104,7 @@ describe('1. a fragment chain (each fragment spreads the next twice)', () => {
     return { links, query: chain(prefix, links, leaf) };
   };
 
-  it('the longest chain the limits allow is refused as GRAPHQL_VALIDATION_FAILED within 2 s on every path, and /healthz answers within 500 ms meanwhile', async () => {
+  it('the longest chain the limits allow is refused as GRAPHQL_VALIDATION_FAILED within 2 s in every request shape, and /healthz answers within 500 ms meanwhile', async () => {
     ensureBuilt();
     // A child process: a frozen event loop must not freeze the test runner's own timers.
     const port = await freePort();
@@ -122,9 +121,9 @@ describe('1. a fragment chain (each fragment spreads the next twice)', () => {
     await (await health.request({ path: '/healthz', method: 'GET' })).body.dump();
 
     const transports: Array<[string, (query: string) => Promise<Answer>]> = [
-      ['fast path', (query) => send(url, 'fast path', { query }, {}, 5_000)],
-      ['Apollo POST', (query) => send(url, 'Apollo path', { query }, {}, 5_000)],
-      ['Apollo GET', (query) => sendGet(url, { query }, {}, 5_000)],
+      ['bare POST', (query) => send(url, 'bare POST', { query }, {}, 5_000)],
+      ['POST with extensions', (query) => send(url, 'POST with extensions', { query }, {}, 5_000)],
+      ['GET', (query) => sendGet(url, { query }, {}, 5_000)],
     ];
     const leaves = ['__typename', 'visitor(id: "x") { id }'];
     let prefixIndex = 0;
@@ -211,7 +210,7 @@ describe('3. the upstream-call budget (MAX_UPSTREAM_CALLS, default 120)', () => 
     ['lists behind fragments', viaFragments, 200],
   ];
 
-  const cases = variants.flatMap(([name, build, distinct]) => PATHS.map((path) => [name, path, build, distinct] as const));
+  const cases = variants.flatMap(([name, build, distinct]) => SHAPES.map((path) => [name, path, build, distinct] as const));
   it.each(cases)('refuses %s (%s) with 400 UPSTREAM_BUDGET_EXCEEDED and zero upstream calls', async (_name, path, build, distinct) => {
     const upstream = await servers.demo({ record: true });
     const gateway = await servers.gateway(upstream.url);
@@ -225,7 +224,7 @@ describe('3. the upstream-call budget (MAX_UPSTREAM_CALLS, default 120)', () => 
     expect(upstream.calls).toBe(0);
   });
 
-  it.each(PATHS)("still serves a console's 100 ids and one visitor (101 calls, under the budget) on the %s", async (path) => {
+  it.each(SHAPES)("still serves a console's 100 ids and one visitor (101 calls, under the budget) as a %s", async (path) => {
     const upstream = await servers.demo({ record: true });
     const gateway = await servers.gateway(upstream.url);
     const known = DEMO_VISITORS.map((v) => v._id);
@@ -245,13 +244,13 @@ describe('3. the upstream-call budget (MAX_UPSTREAM_CALLS, default 120)', () => 
 });
 
 describe("4. Rocket.Chat's remaining quota (X-RateLimit-Remaining)", () => {
-  it('refuses an operation that needs more distinct ids than remain, up front: 429, Retry-After, RATE_LIMITED with retryAfter, no further calls, on both paths', async () => {
+  it('refuses an operation that needs more distinct ids than remain, up front: 429, Retry-After, RATE_LIMITED with retryAfter, no further calls, in every request shape', async () => {
     const limit = 10;
     const upstream = await servers.demo({ record: true, rateLimit: { limit, windowMs: 60_000 } });
     const gateway = await servers.gateway(upstream.url);
 
     // One call teaches the gateway what is left: limit - 1.
-    const first = await send(gateway.url, 'fast path', { query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` }, DEMO_HEADERS);
+    const first = await send(gateway.url, 'bare POST', { query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` }, DEMO_HEADERS);
     expect(first.status).toBe(200);
     expect(first.body.errors).toBeUndefined();
     expect(upstream.calls).toBe(1);
@@ -260,9 +259,9 @@ describe("4. Rocket.Chat's remaining quota (X-RateLimit-Remaining)", () => {
     const ids = [SEED_VISITOR_ID, FULL_VISITOR_ID, ...Array.from({ length: limit - 2 }, (_, i) => `unknownVisitor${i}`)];
     const tooMany = { query: 'query Many($ids: [ID!]!) { visitors(ids: $ids) { id } }', variables: { ids } };
     const refusals: Array<[string, Answer]> = [
-      ['fast path', await send(gateway.url, 'fast path', tooMany, DEMO_HEADERS)],
-      ['Apollo POST', await send(gateway.url, 'Apollo path', tooMany, DEMO_HEADERS)],
-      ['Apollo GET', await sendGet(gateway.url, tooMany, DEMO_HEADERS)],
+      ['bare POST', await send(gateway.url, 'bare POST', tooMany, DEMO_HEADERS)],
+      ['POST with extensions', await send(gateway.url, 'POST with extensions', tooMany, DEMO_HEADERS)],
+      ['GET', await sendGet(gateway.url, tooMany, DEMO_HEADERS)],
     ];
     for (const [name, res] of refusals) {
       expect(res.status, name).toBe(429);
@@ -277,7 +276,7 @@ describe("4. Rocket.Chat's remaining quota (X-RateLimit-Remaining)", () => {
     expect(upstream.calls).toBe(1);
 
     // Refused only because it cannot fit: an operation that fits still runs.
-    const fits = await send(gateway.url, 'Apollo path', { ...tooMany, variables: { ids: ids.slice(0, 2) } }, DEMO_HEADERS);
+    const fits = await send(gateway.url, 'POST with extensions', { ...tooMany, variables: { ids: ids.slice(0, 2) } }, DEMO_HEADERS);
     expect(fits.status).toBe(200);
     expect(fits.body.errors).toBeUndefined();
     expect(upstream.calls).toBe(3);
@@ -290,7 +289,7 @@ describe('5. one large visitor served many times (MAX_RESPONSE_BYTES, default 4 
   const query = `query Big($ids: [ID!]!) { ${Array.from({ length: 16 }, (_, a) => `${a < 15 ? `a${a}: ` : ''}visitors(ids: $ids) { id name }`).join(' ')} }`;
   const fields = [...Array.from({ length: 15 }, (_, a) => `a${a}`), 'visitors'];
 
-  const cases = [200, 400].flatMap((kib) => PATHS.map((path) => [kib, path] as const));
+  const cases = [200, 400].flatMap((kib) => SHAPES.map((path) => [kib, path] as const));
   it.each(cases)('a %i KiB visitor 1,600 times (%s): HTTP 200, a bounded body, RESPONSE_TOO_LARGE for the rest, one upstream call', async (kib, path) => {
     const name = 'N'.repeat(kib * 1024);
     const upstream = await servers.fake((req) => ({
@@ -347,12 +346,12 @@ describe('6. refusals that answered the wrong status or code', () => {
     ['150 distinct ids', '[ID!]', distinct],
     ['one id 150 times (one call: within the call budget)', '[ID!]', repeated],
   ];
-  const all = cases.flatMap(([name, type, ids]) => [...PATHS, 'Apollo GET' as const].map((path) => [name, type, path, ids] as const));
+  const all = cases.flatMap(([name, type, ids]) => [...SHAPES, 'GET' as const].map((path) => [name, type, path, ids] as const));
   it.each(all)('a variable default of %s ($ids: %s, %s) is 400 BAD_USER_INPUT with zero upstream calls', async (_name, type, path, ids) => {
     const upstream = await servers.demo({ record: true });
     const gateway = await servers.gateway(upstream.url);
     const body = { query: `query Defaults($ids: ${type} = ${ids}) { visitors(ids: $ids) { id } }` };
-    const res = path === 'Apollo GET' ? await sendGet(gateway.url, body, DEMO_HEADERS) : await send(gateway.url, path, body, DEMO_HEADERS);
+    const res = path === 'GET' ? await sendGet(gateway.url, body, DEMO_HEADERS) : await send(gateway.url, path, body, DEMO_HEADERS);
     expect(res.status).toBe(400);
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
     expect(res.body.errors![0]!.message).toMatch(/at most 100 ids; got 150/);
@@ -360,7 +359,7 @@ describe('6. refusals that answered the wrong status or code', () => {
     expect(upstream.calls).toBe(0);
   });
 
-  it.each(PATHS)('a variable default at MAX_IDS still runs (%s)', async (path) => {
+  it.each(SHAPES)('a variable default at MAX_IDS still runs (%s)', async (path) => {
     const upstream = await servers.demo({ record: true });
     const gateway = await servers.gateway(upstream.url);
     const body = { query: `query Defaults($ids: [ID!] = ${JSON.stringify(Array(100).fill(SEED_VISITOR_ID))}) { visitors(ids: $ids) { id } }` };
@@ -520,7 +519,7 @@ describe('7. idle sockets (MAX_CONNECTIONS, HTTP_HEADERS_TIMEOUT_MS)', () => {
 });
 
 describe('8. a 90 KiB unknown operationName', () => {
-  const cases = (['test', 'production'] as const).flatMap((env) => PATHS.map((path) => [path, env] as const));
+  const cases = (['test', 'production'] as const).flatMap((env) => SHAPES.map((path) => [path, env] as const));
   it.each(cases)('is OPERATION_RESOLUTION_FAILURE with a message of at most ~200 characters, and logged clipped to 128 (%s, NODE_ENV=%s)', async (path, env) => {
     const upstream = await servers.demo({ record: true });
     const gateway = await servers.gateway(upstream.url, { NODE_ENV: env });

@@ -170,6 +170,30 @@ describe('HTTP surface', () => {
     expect((answers.at(-1)!.headers.get('vary') ?? '').toLowerCase()).toContain('origin');
   });
 
+  it('picks the media type from Accept as Apollo Server does, each time the same, with a Content-Length', async () => {
+    const cases: Array<[string, number, string | undefined]> = [
+      ['application/graphql-response+json,application/json;q=0.9', 200, 'application/graphql-response+json; charset=utf-8'],
+      ['application/json;q=0.5, application/graphql-response+json', 200, 'application/graphql-response+json; charset=utf-8'],
+      ['application/json', 200, 'application/json; charset=utf-8'],
+      ['*/*', 200, 'application/json; charset=utf-8'],
+      ['text/html', 406, undefined],
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const [accept, status, type] of cases) {
+        const res = await fetch(gateway.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept, 'x-auth-token': DEMO_CREDENTIALS.authToken, 'x-user-id': DEMO_CREDENTIALS.userId },
+          body: JSON.stringify({ query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }`, extensions: { clientLibrary: { name: 'test' } } }),
+        });
+        const text = await res.text();
+        expect(res.status, accept).toBe(status);
+        if (type) expect(res.headers.get('content-type'), accept).toBe(type);
+        expect(res.headers.get('transfer-encoding'), accept).toBeNull();
+        expect(Number(res.headers.get('content-length')), accept).toBe(Buffer.byteLength(text));
+      }
+    }
+  });
+
   it('serves /healthz and /readyz with the upstream version, and 404 elsewhere', async () => {
     const health = await fetch(gateway.url.replace('/graphql', '/healthz'));
     expect(await health.json()).toEqual({ status: 'ok' });
