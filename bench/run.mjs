@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
 import { DEMO_CREDENTIALS } from '../dist/demo/visitors.js';
 import { killAllChildren, spawnChild } from './lib/children.mjs';
-import { ALIASES, ALIAS_DISTINCT_IDS, BATCH_SIZE, apolloClientRequest, graphqlBodies, poolIds, restPaths } from './lib/workload.mjs';
+import { ALIASES, ALIAS_DISTINCT_IDS, BATCH_SIZE, clientWorkloads, graphqlBodies, poolIds, restPaths } from './lib/workload.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -28,6 +28,11 @@ const SETTINGS = QUICK
   ? { connections: 50, warmupSec: 0.5, rounds: 2, roundSec: 1.5, aliasesOps: 200, batchSec: 1.5, batchConnections: 5, soak: [1_000, 10_000] }
   : { connections: 50, warmupSec: 2, rounds: 2, roundSec: 7, aliasesOps: 1_500, batchSec: 5, batchConnections: 5, soak: [10_000, 100_000] };
 const LATENCIES_MS = [0, 20];
+/**
+ * The other clients' requests, measured at 0 ms only: at 20 ms the 50 connections cap every
+ * contender near 2 500 req/s, which the Apollo Client workload already shows.
+ */
+const GET_WORKLOADS = ['urql', 'apq'];
 const POOL_SIZE = 10_000;
 const CONTENDERS = ['proxy', 'gateway', 'baseline', 'mercurius'];
 const GRAPHQL_CONTENDERS = ['gateway', 'baseline', 'mercurius'];
@@ -44,10 +49,14 @@ class BenchAbort extends Error {}
 
 const ids = poolIds(POOL_SIZE);
 // The headline single workload is Apollo Client 4's exact request (its body and Accept header);
-// the bare `{query, variables}` body is measured beside it for the gateway.
-const apolloClient = await apolloClientRequest();
-const bodies = { ...graphqlBodies(ids), bare: graphqlBodies(ids).single, single: ids.map((id) => Buffer.from(apolloClient.body(id))) };
-const APOLLO_CLIENT_HEADERS = { ...CREDENTIAL_HEADERS, ...apolloClient.headers };
+// the bare `{query, variables}` body is measured beside it for the gateway, and urql's default GET
+// and Apollo Client's APQ GET for every GraphQL contender. All captured from the libraries.
+const clients = await clientWorkloads();
+const bodies = { ...graphqlBodies(ids), bare: graphqlBodies(ids).single, single: ids.map((id) => Buffer.from(clients['apollo-client'].body(id))) };
+/** Query strings of the GET workloads, appended to each contender's GraphQL path. */
+const searches = Object.fromEntries(GET_WORKLOADS.map((w) => [w, ids.map((id) => clients[w].search(id))]));
+const APOLLO_CLIENT_HEADERS = { ...CREDENTIAL_HEADERS, ...clients['apollo-client'].headers };
+const WORKLOAD_HEADERS = { single: APOLLO_CLIENT_HEADERS, ...Object.fromEntries(GET_WORKLOADS.map((w) => [w, { ...CREDENTIAL_HEADERS, ...clients[w].headers }])) };
 const paths = restPaths(ids);
 
 /** Round-robin over prepared requests; one cursor per workload so every run moves on through the pool. */
@@ -60,6 +69,7 @@ function cycler(items) {
   };
 }
 const nextBody = { single: cycler(bodies.single), bare: cycler(bodies.bare), aliases: cycler(bodies.aliases), batch: cycler(bodies.batch) };
+const nextSearch = Object.fromEntries(GET_WORKLOADS.map((w) => [w, cycler(searches[w])]));
 const nextPath = cycler(paths);
 
 /**
@@ -84,7 +94,9 @@ async function load(child, workload, { duration, amount, connections = SETTINGS.
   };
   const request = isProxy
     ? { method: 'GET', onResponse, setupRequest: (req) => ((req.path = nextPath()), req) }
-    : { method: 'POST', path, onResponse, setupRequest: (req) => ((req.body = nextBody[workload]()), req) };
+    : nextSearch[workload]
+      ? { method: 'GET', onResponse, setupRequest: (req) => ((req.path = path + nextSearch[workload]()), req) }
+      : { method: 'POST', path, onResponse, setupRequest: (req) => ((req.body = nextBody[workload]()), req) };
 
   // autocannon only notices the end of a run on its one-second tick, so its own duration overstates
   // short runs; the window from the first request to the last response does not.
@@ -98,7 +110,7 @@ async function load(child, workload, { duration, amount, connections = SETTINGS.
     // autocannon checks for the end of a run only on this tick; the default (1 s) would round every
     // run up to whole seconds and cost the time budget several seconds per scenario.
     sampleInt: 100,
-    headers: isProxy ? CREDENTIAL_HEADERS : workload === 'single' ? APOLLO_CLIENT_HEADERS : GRAPHQL_HEADERS,
+    headers: isProxy ? CREDENTIAL_HEADERS : (WORKLOAD_HEADERS[workload] ?? GRAPHQL_HEADERS),
     requests: [request],
     ...(amount ? { amount } : { duration }),
   });
@@ -149,12 +161,24 @@ async function loadCounted(upstream, child, workload, options) {
 }
 
 async function postGraphql(child, body, headers = GRAPHQL_HEADERS) {
-  const res = await fetch(child.info.origin + child.info.path, {
-    method: 'POST',
-    headers,
-    body,
-    signal: AbortSignal.timeout(10_000),
-  });
+  return graphqlData(child, await fetch(child.info.origin + child.info.path, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) }));
+}
+
+async function getGraphql(child, workload) {
+  const url = child.info.origin + child.info.path + searches[workload][0];
+  return graphqlData(child, await fetch(url, { headers: WORKLOAD_HEADERS[workload], signal: AbortSignal.timeout(10_000) }));
+}
+
+/**
+ * Sends APQ's registering POST (the query with its hash) once, as Apollo Client does after its
+ * first hashed GET is answered PERSISTED_QUERY_NOT_FOUND; every GET of the run then hits.
+ */
+async function registerPersistedQuery(child) {
+  const { register } = clients.apq;
+  await postGraphql(child, register.body(ids[0]), { ...CREDENTIAL_HEADERS, ...register.headers });
+}
+
+async function graphqlData(child, res) {
   const text = await res.text();
   let json;
   try {
@@ -193,6 +217,14 @@ async function assertSameAnswers(children) {
       const data = await postGraphql(children[name], body, headers);
       const diff = firstDifference(reference, data);
       if (diff) throw new BenchAbort(`${name} and gateway answer different data for the ${workload} query; first at ${diff}`);
+    }
+  }
+  for (const name of GRAPHQL_CONTENDERS) await registerPersistedQuery(children[name]);
+  for (const workload of GET_WORKLOADS) {
+    const reference = await postGraphql(children.gateway, bodies.single[0], APOLLO_CLIENT_HEADERS);
+    for (const name of GRAPHQL_CONTENDERS) {
+      const diff = firstDifference(reference, await getGraphql(children[name], workload));
+      if (diff) throw new BenchAbort(`${name} answers ${workload}'s GET with other data than Apollo Client's POST; first at ${diff}`);
     }
   }
   const { origin } = children.proxy.info;
@@ -252,17 +284,24 @@ async function benchLatency(latencyMs) {
         }
       }
     }
-    for (const entry of [...Object.values(single), bare]) {
-      const { rounds } = entry;
-      const operations = rounds.reduce((s, r) => s + r.operations, 0);
-      Object.assign(entry, {
-        rps: mean(rounds.map((r) => r.rps)),
-        p50: mean(rounds.map((r) => r.p50)),
-        p99: mean(rounds.map((r) => r.p99)),
-        failed: rounds.reduce((s, r) => s + r.failed, 0),
-        failedSample: rounds.find((r) => r.failedSample)?.failedSample,
-        upstreamCallsPerOp: rounds.reduce((s, r) => s + r.upstreamCalls, 0) / operations,
-      });
+    for (const entry of [...Object.values(single), bare]) summarise(entry);
+
+    // The other clients' requests, every GraphQL contender in alternating rounds (0 ms only).
+    const getWorkloads = {};
+    for (const workload of latencyMs === 0 ? GET_WORKLOADS : []) {
+      const entries = {};
+      for (const name of GRAPHQL_CONTENDERS) {
+        entries[name] = { warmup: await load(children[name], workload, { duration: SETTINGS.warmupSec }), rounds: [] };
+      }
+      for (let round = 0; round < SETTINGS.rounds; round++) {
+        for (const name of round % 2 === 0 ? GRAPHQL_CONTENDERS : [...GRAPHQL_CONTENDERS].reverse()) {
+          const run = await loadCounted(upstream, children[name], workload, { duration: SETTINGS.roundSec });
+          entries[name].rounds.push({ round, ...run });
+          log(`latency ${latencyMs} ms, ${workload}, round ${round + 1}/${SETTINGS.rounds}: ${name} ${fmt(run.rps, 0)} req/s`);
+        }
+      }
+      for (const entry of Object.values(entries)) summarise(entry);
+      getWorkloads[workload] = entries;
     }
 
     // A fixed number of operations, not a duration: every operation completes, so calls per operation is exact.
@@ -286,10 +325,24 @@ async function benchLatency(latencyMs) {
     };
     log(`latency ${latencyMs} ms, batch: gateway ${fmt(run.rps, 0)} ops/s, ${fmt(upstreamCallsPerSec, 0)} upstream calls/s`);
 
-    return { single, bare, aliases, batch };
+    return { single, bare, getWorkloads, aliases, batch };
   } finally {
     await Promise.all([...Object.values(children), upstream].map((c) => c.stop()));
   }
+}
+
+/** Means over an entry's rounds, written onto the entry. */
+function summarise(entry) {
+  const { rounds } = entry;
+  const operations = rounds.reduce((s, r) => s + r.operations, 0);
+  Object.assign(entry, {
+    rps: mean(rounds.map((r) => r.rps)),
+    p50: mean(rounds.map((r) => r.p50)),
+    p99: mean(rounds.map((r) => r.p99)),
+    failed: rounds.reduce((s, r) => s + r.failed, 0),
+    failedSample: rounds.find((r) => r.failedSample)?.failedSample,
+    upstreamCallsPerOp: rounds.reduce((s, r) => s + r.upstreamCalls, 0) / operations,
+  });
 }
 
 /** A fresh gateway, so the first reading is after exactly the first checkpoint's operations. */
@@ -332,9 +385,12 @@ function collectFailures(results) {
     if (run.failed > 0) found.push({ where, failed: run.failed, operations: run.operations, sample: run.failedSample });
   };
   for (const latency of LATENCIES_MS) {
-    const { single, bare, aliases, batch } = results.perLatency[latency];
+    const { single, bare, getWorkloads, aliases, batch } = results.perLatency[latency];
     for (const name of CONTENDERS) single[name].rounds.forEach((r) => note(`${latency} ms single ${name} round ${r.round + 1}`, r));
     bare.rounds.forEach((r) => note(`${latency} ms single gateway (bare body) round ${r.round + 1}`, r));
+    for (const [workload, entries] of Object.entries(getWorkloads)) {
+      for (const [name, entry] of Object.entries(entries)) entry.rounds.forEach((r) => note(`${latency} ms ${workload} ${name} round ${r.round + 1}`, r));
+    }
     for (const name of GRAPHQL_CONTENDERS) note(`${latency} ms aliases ${name}`, aliases[name]);
     note(`${latency} ms batch gateway`, batch.gateway);
   }
@@ -342,13 +398,20 @@ function collectFailures(results) {
   return found;
 }
 
-function ratiosFor({ single }) {
+function ratiosFor({ single, bare, getWorkloads }) {
   const { gateway, proxy, baseline, mercurius } = single;
   return {
     gateway_over_proxy_rps: gateway.rps / proxy.rps,
     gateway_over_baseline_rps: gateway.rps / baseline.rps,
     gateway_over_mercurius_rps: gateway.rps / mercurius.rps,
     gateway_p99_over_proxy_p99: gateway.p99 / proxy.p99,
+    apollo_client_over_bare_rps: gateway.rps / bare.rps,
+    workloads: Object.fromEntries(
+      Object.entries(getWorkloads).map(([workload, e]) => [
+        workload,
+        { gateway_over_baseline_rps: e.gateway.rps / e.baseline.rps, gateway_over_mercurius_rps: e.gateway.rps / e.mercurius.rps },
+      ]),
+    ),
   };
 }
 
@@ -408,6 +471,18 @@ function report(results) {
       `gateway with a bare {query, variables} body: ${fmt(bare.rps, 0)} req/s, p99 ${fmt(bare.p99, 1)} ms; ` +
         `Apollo Client's body ÷ bare ${fmt(single.gateway.rps / bare.rps, 2)} (one path should make this 1.00)`,
     );
+    for (const [workload, entries] of Object.entries(results.perLatency[latency].getWorkloads)) {
+      out.push('', `single visitor(id) as ${clients[workload].label}`);
+      out.push(
+        table(
+          ['contender', 'req/s', 'p50 ms', 'p99 ms', 'calls/op', 'failed', 'gateway ÷ this'],
+          GRAPHQL_CONTENDERS.map((name) => {
+            const e = entries[name];
+            return [name, fmt(e.rps, 0), fmt(e.p50, 1), fmt(e.p99, 1), fmt(e.upstreamCallsPerOp, 2), e.failed, name === 'gateway' ? '' : `${fmt(entries.gateway.rps / e.rps, 2)}×`];
+          }),
+        ),
+      );
+    }
     out.push('', `aliases: ${ALIASES} aliases over ${ALIAS_DISTINCT_IDS} distinct ids, ${SETTINGS.aliasesOps} operations`);
     out.push(
       table(
