@@ -17,7 +17,7 @@ import { ALIASES, ALIAS_DISTINCT_IDS, BATCH_SIZE, clientWorkloads, graphqlBodies
 const QUICK = process.env.BENCH_QUICK === '1';
 
 /**
- * Sized so the full run stays under four minutes on a 2-core machine; the quick run only proves
+ * Sized so the full run stays near five minutes on a 2-core machine; the quick run only proves
  * that every part works. Soak checkpoints are [first, last] operation counts.
  *
  * The batch scenario uses few connections on purpose: each operation fans out to 50 calls, and 5
