@@ -33,7 +33,7 @@ export const SANDBOX_DOCUMENT = `query Visitor($id: ID!) {
     status
     createdAt
     updatedAt
-    departmentId
+    department { id name enabled archived }
     phones { phoneNumber }
     emails { address }
     token

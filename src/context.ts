@@ -3,11 +3,14 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Credentials, RocketChatClient } from './rocketchat/client.js';
 import { VisitorsAPI } from './rocketchat/VisitorsAPI.js';
+import { DepartmentsAPI } from './rocketchat/DepartmentsAPI.js';
+import { CallBudget } from './rocketchat/callBudget.js';
 import type { Cancellation } from './rocketchat/cancellation.js';
 
 /** What every resolver receives. Built anew for each GraphQL request; nothing in it outlives it. */
 export interface GatewayContext {
   visitors: VisitorsAPI;
+  departments: DepartmentsAPI;
   requestId: string;
   log: Logger;
   /** Whether a line at `level` would be written, asked without making the per-request logger. */
@@ -67,23 +70,43 @@ class RequestContext implements GatewayContext {
   // TypeScript-private, not `#`: Apollo Server shallow-clones the context (prototype kept, own
   // properties copied), and a clone carries no `#` fields.
   private readonly deps: ContextDeps;
+  private readonly call: IncomingCall;
+  private readonly credentials: Credentials | { refused: string };
+  private readonly budget: CallBudget;
   private lazyLog: Logger | undefined;
+  // Apollo's clone of the context copies this holder, not its contents, so the loader made on first
+  // use through either object is the operation's one loader.
+  private readonly lazy: { departments?: DepartmentsAPI } = {};
 
   constructor(deps: ContextDeps, call: IncomingCall) {
     this.deps = deps;
+    this.call = call;
     this.requestId = call.requestId;
+    this.credentials = readCredentials(call.headers);
+    this.budget = new CallBudget(deps.config.maxUpstreamCalls);
     this.visitors = new VisitorsAPI({
       client: deps.client,
-      credentials: readCredentials(call.headers),
+      credentials: this.credentials,
       requestId: call.requestId,
       clientIp: call.clientIp,
       cancellation: call.cancellation,
       concurrency: deps.config.upstream.concurrencyPerRequest,
       maxIds: deps.config.maxIds,
       maxUpstreamCalls: deps.config.maxUpstreamCalls,
+      budget: this.budget,
       maxResponseBytes: deps.config.maxResponseBytes,
       onBatch: deps.onBatch,
     });
+  }
+
+  /** Made on first use: most operations ask for no department. */
+  get departments(): DepartmentsAPI {
+    return (this.lazy.departments ??= new DepartmentsAPI({
+      client: this.deps.client,
+      credentials: this.credentials,
+      call: { requestId: this.call.requestId, clientIp: this.call.clientIp, cancellation: this.call.cancellation },
+      budget: this.budget,
+    }));
   }
 
   /** Made on first use: most operations log one line, and a child logger per request adds up. */

@@ -134,10 +134,27 @@ export function retryAfterSeconds(headers: Record<string, string | string[] | un
 }
 
 /** Maps a non-200 answer (and a 200 with `success: false`) to its catalogue row. */
+/** What the mapping of a route's refusals depends on (visitors.info's by default). */
+export interface RouteFacts {
+  /** The permission the route checks, named in FORBIDDEN's message. */
+  permission: string;
+  /**
+   * Whether its parameters come from the caller (a visitor id typed into a query): then Rocket.Chat
+   * refusing them is the caller's BAD_USER_INPUT; parameters the gateway builds itself are its own fault.
+   */
+  callerParams: boolean;
+}
+
+const VISITORS_INFO_ROUTE: RouteFacts = { permission: 'view-l-room', callerParams: true };
+
+/** Typed routes refuse a missing permission with a 400 and this sentence (NEIGHBOURS.md). */
+const PERMISSION_REFUSAL = 'User does not have the permissions required for this action';
+
 export function errorFromResponse(
   status: number,
   body: WireErrorBody | undefined,
   headers: Record<string, string | string[] | undefined> = {},
+  route: RouteFacts = VISITORS_INFO_ROUTE,
 ): GatewayError {
   const error = upstreamErrorString(body);
   const upstream = { status, error };
@@ -147,15 +164,16 @@ export function errorFromResponse(
   if (status === 400) {
     if (error === 'visitor-not-found') return new GatewayError('Visitor not found.', 'NOT_FOUND', { upstream });
     if (body?.errorType === 'invalid-params') {
+      if (!route.callerParams) return new GatewayError("Rocket.Chat rejected the gateway's request parameters.", 'UPSTREAM_ERROR', { upstream });
       return new GatewayError('Rocket.Chat rejected the request parameters.', 'BAD_USER_INPUT', { upstream });
     }
-    if (error === 'error-not-authorized') return forbidden(upstream);
+    if (error === 'error-not-authorized' || error?.startsWith(PERMISSION_REFUSAL)) return forbidden(upstream, route);
     return new GatewayError(`Rocket.Chat answered 400.`, 'UPSTREAM_ERROR', { upstream });
   }
   if (status === 401) {
     return new GatewayError('Rocket.Chat did not accept these credentials.', 'UNAUTHENTICATED', { upstream });
   }
-  if (status === 403) return forbidden(upstream);
+  if (status === 403) return forbidden(upstream, route);
   if (status === 429) {
     return new GatewayError('Rocket.Chat is rate limiting these calls; try again later.', 'RATE_LIMITED', {
       upstream,
@@ -172,8 +190,8 @@ export function errorFromResponse(
   return new GatewayError(`Rocket.Chat answered an unexpected HTTP ${status}.`, 'UPSTREAM_ERROR', { upstream });
 }
 
-function forbidden(upstream: UpstreamDetails): GatewayError {
-  return new GatewayError('These credentials lack the view-l-room permission.', 'FORBIDDEN', { upstream });
+function forbidden(upstream: UpstreamDetails, route: RouteFacts): GatewayError {
+  return new GatewayError(`These credentials lack the ${route.permission} permission.`, 'FORBIDDEN', { upstream });
 }
 
 /** A 200 (or an error status) whose body is not what Rocket.Chat sends: not JSON, truncated, wrong shape, too big. */

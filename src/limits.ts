@@ -124,21 +124,29 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
  * operation the per-request loader asks for each distinct visitor once, so what an operation can
  * cost is the number of distinct ids across all of these, through every alias and fragment.
  */
-const UPSTREAM_FIELDS: Readonly<Record<string, { argument: string; list: boolean }>> = Object.assign(Object.create(null), {
-  visitor: { argument: 'id', list: false },
-  visitors: { argument: 'ids', list: true },
+const UPSTREAM_FIELDS: Readonly<Record<string, { argument: string; list: boolean; route: IdsSource['route'] }>> = Object.assign(Object.create(null), {
+  visitor: { argument: 'id', list: false, route: 'visitors' },
+  visitors: { argument: 'ids', list: true, route: 'visitors' },
+  department: { argument: 'id', list: false, route: 'departments' },
 });
+
+/** Departments go DEPARTMENTS_PER_CALL to a call (rocketchat/client.ts). */
+const DEPARTMENTS_PER_CALL = 20;
 
 /** One argument that names visitor ids, as written in the document. */
 export interface IdsSource {
   argument: ArgumentNode;
   /** `visitors(ids)`: bounded by MAX_IDS on its own. */
   list: boolean;
+  /** Which loader the ids go to: visitors cost a call each, departments one per DEPARTMENTS_PER_CALL. */
+  route: 'visitors' | 'departments';
 }
 
 /** What an operation's refusal or admission depends on, found once per operation (see operationDemand). */
 export interface OperationDemand {
   sources: readonly IdsSource[];
+  /** `Visitor.department` is selected: each visitor may add a department to load. */
+  visitorDepartments: boolean;
   /** Variable defaults, which stand in for variables the request leaves out. */
   defaults: ReadonlyMap<string, ValueNode>;
 }
@@ -152,12 +160,15 @@ export function operationDemand(document: DocumentNode, operation: OperationDefi
   const fragments = fragmentsOf(document);
   const walked = new Set<string>();
   const sources: IdsSource[] = [];
+  let visitorDepartments = false;
   const walk = (set: SelectionSetNode) => {
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
         const upstream = UPSTREAM_FIELDS[sel.name.value];
         const argument = upstream && sel.arguments?.find((a) => a.name.value === upstream.argument);
-        if (argument) sources.push({ argument, list: upstream.list });
+        if (argument) sources.push({ argument, list: upstream.list, route: upstream.route });
+        // `department` without its argument is the visitor's own (the root field requires `id`).
+        else if (upstream?.route === 'departments') visitorDepartments = true;
         if (sel.selectionSet) walk(sel.selectionSet);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         walk(sel.selectionSet);
@@ -171,7 +182,7 @@ export function operationDemand(document: DocumentNode, operation: OperationDefi
   walk(operation.selectionSet);
   const defaults = new Map<string, ValueNode>();
   for (const def of operation.variableDefinitions ?? []) if (def.defaultValue) defaults.set(def.variable.name.value, def.defaultValue);
-  return { sources, defaults };
+  return { sources, visitorDepartments, defaults };
 }
 
 /** The limits an operation is held to once its variables are known. */
@@ -181,9 +192,10 @@ export interface DemandLimits {
 }
 
 /**
- * Before execution: refuses `visitors(ids)` over MAX_IDS and any operation whose distinct ids are
- * more than MAX_UPSTREAM_CALLS, with HTTP 400 and no upstream call; otherwise says how many calls
- * the operation can cost at most (an upper bound: cached and failed ids cost less).
+ * Before execution: refuses `visitors(ids)` over MAX_IDS and any operation that can cost more than
+ * MAX_UPSTREAM_CALLS (a call per distinct visitor, one per 20 departments), with HTTP 400 and no
+ * upstream call; otherwise says how many calls the operation can cost at most (an upper bound:
+ * cached and failed ids cost less, and visitors share departments).
  */
 export function checkDemand(
   demand: OperationDemand,
@@ -194,12 +206,14 @@ export function checkDemand(
   // Most operations name one visitor: nothing to tell apart, so no set to build per request.
   const only = demand.sources.length === 1 ? demand.sources[0]! : undefined;
   if (only && !only.list && only.argument.value.kind !== Kind.LIST) {
-    const calls = Math.min(1, collectIds(only.argument.value, variables, demand.defaults, undefined));
+    const named = Math.min(1, collectIds(only.argument.value, variables, demand.defaults, undefined));
+    const calls = named + (named && only.route === 'visitors' && demand.visitorDepartments ? 1 : 0);
     return calls > limits.maxUpstreamCalls ? { refusal: overBudget(calls, limits.maxUpstreamCalls) } : { calls };
   }
   const ids = new Set<string>();
+  const departmentIds = new Set<string>();
   for (const source of demand.sources) {
-    const named = collectIds(source.argument.value, variables, demand.defaults, ids);
+    const named = collectIds(source.argument.value, variables, demand.defaults, source.route === 'visitors' ? ids : departmentIds);
     if (source.list && named > limits.maxIds) {
       return {
         refusal: new GatewayError(`visitors(ids) takes at most ${limits.maxIds} ids; got ${named}.`, 'BAD_USER_INPUT', {
@@ -209,8 +223,11 @@ export function checkDemand(
       };
     }
   }
-  if (ids.size > limits.maxUpstreamCalls) return { refusal: overBudget(ids.size, limits.maxUpstreamCalls) };
-  return { calls: ids.size };
+  // Each visitor names at most one department, which may be one no other visitor names.
+  const departments = departmentIds.size + (demand.visitorDepartments ? ids.size : 0);
+  const calls = ids.size + Math.ceil(departments / DEPARTMENTS_PER_CALL);
+  if (calls > limits.maxUpstreamCalls) return { refusal: overBudget(calls, limits.maxUpstreamCalls) };
+  return { calls };
 }
 
 /** Adds the ids `value` names to `into` (when given); returns how many it names (duplicates included). */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { CallOptions, Credentials, RocketChatClient } from '../rocketchat/client.js';
-import type { ServerInfoResponse, WireVisitor } from '../rocketchat/models.js';
+import type { ServerInfoResponse, WireDepartment, WireVisitor } from '../rocketchat/models.js';
 import type { CacheStore, VisitorEntry } from './store.js';
 
 /** Names a caller in the shared store: the user id and a hash of the token, never the token. */
@@ -102,6 +102,14 @@ export class CachingRocketChatClient implements RocketChatClient {
     view.generation = confirmation.generation;
     view.freshUntil = Math.max(view.freshUntil, confirmation.freshUntil);
     return this.#cachedOrFetch(id, options, view, confirmation.generation);
+  }
+
+  /**
+   * Departments go to Rocket.Chat every time: the cache's generations and rechecks are built
+   * around visitors, and a department list is one call per 20 departments an operation needs.
+   */
+  getDepartments(ids: readonly string[], options: CallOptions): Promise<WireDepartment[]> {
+    return this.#inner.getDepartments(ids, options);
   }
 
   get rateLimits() {

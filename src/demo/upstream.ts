@@ -1,11 +1,13 @@
 /**
- * A Rocket.Chat-compatible stand-in for `visitors.info`, so the gateway can be demoed, tested and
- * benchmarked without a real server. Status codes, bodies and check order follow
- * shared/upstream/BEHAVIOR.md; anything not listed there is kept minimal on purpose.
+ * A Rocket.Chat-compatible stand-in for `visitors.info` and `department.listByIds`, so the gateway
+ * can be demoed, tested and benchmarked without a real server. Status codes, bodies and check order
+ * follow shared/upstream/BEHAVIOR.md and NEIGHBOURS.md; anything not listed there is kept minimal
+ * on purpose.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WireVisitor } from '../rocketchat/models.js';
+import type { WireDepartment, WireVisitor } from '../rocketchat/models.js';
+import { DEMO_DEPARTMENTS } from './departments.js';
 import { DEMO_CREDENTIALS, DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS } from './visitors.js';
 
 export interface DemoUpstreamOptions {
@@ -18,12 +20,16 @@ export interface DemoUpstreamOptions {
   /** Record every request (method, path, query, headers) in `requests`. Default false (benchmarks run millions). */
   record?: boolean;
   visitors?: readonly WireVisitor[];
+  departments?: readonly WireDepartment[];
 }
 
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The last value of each parameter; `search` has them all (repeated `ids[]`). */
   query: Record<string, string>;
+  /** The query string as sent, without the `?`. */
+  search: string;
   headers: IncomingHttpHeaders;
 }
 
@@ -38,7 +44,11 @@ export interface DemoUpstream {
 
 const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
 const INFO_PATH = '/api/info';
+const DEPARTMENT_LIST_PATH = '/api/v1/livechat/department.listByIds';
 const VIEW_L_ROOM = 'view-l-room';
+const VIEW_DEPARTMENTS = 'view-livechat-departments';
+/** Rocket.Chat refuses longer query-string arrays (NEIGHBOURS.md). */
+const MAX_QUERY_ARRAY = 500;
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' } as const;
 
@@ -53,6 +63,9 @@ const FORBIDDEN_BODY = Buffer.from(
 );
 const VISITOR_NOT_FOUND_BODY = Buffer.from('{"success":false,"error":"visitor-not-found"}');
 const NOT_FOUND_BODY = Buffer.from('{"success":false,"error":"Not found"}');
+const IDS_REQUIRED_BODY = Buffer.from('{"success":false,"error":"The \'ids\' param is required"}');
+const IDS_NOT_ARRAY_BODY = Buffer.from('{"success":false,"error":"The \'ids\' param must be an array"}');
+const INVALID_QUERY_BODY = Buffer.from('{"success":false,"error":"Invalid query parameters"}');
 const METHOD_NOT_ALLOWED_BODY = Buffer.from('{"success":false,"error":"Method not allowed"}');
 
 function tooManyRequestsBody(waitSeconds: number): Buffer {
@@ -98,6 +111,14 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The demo user whose id and token the request carries, if any. */
+function authenticated(req: IncomingMessage): DemoUser | undefined {
+  const authToken = headerValue(req.headers['x-auth-token']);
+  const userId = headerValue(req.headers['x-user-id']);
+  const user = userId === undefined ? undefined : USERS.get(userId);
+  return user === undefined || authToken === undefined || user.authToken !== authToken ? undefined : user;
+}
+
 export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Promise<DemoUpstream> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
@@ -112,6 +133,7 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
     visitorAnswers.set(visitor._id, { body, headers: { ...JSON_HEADERS, 'Content-Length': body.length } });
   }
 
+  const departments = options.departments ?? DEMO_DEPARTMENTS;
   let calls = 0;
   const requests: RecordedRequest[] = [];
   const windows = new Map<string, RateWindow>();
@@ -125,10 +147,11 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
     req: IncomingMessage,
     res: ServerResponse,
     limiter: { limit: number; windowMs: number },
+    route: string,
   ): Record<string, string> | null {
     // Trusted as sent, which is why a gateway must overwrite rather than forward it.
     const clientIp = headerValue(req.headers['x-real-ip']) ?? req.socket.remoteAddress ?? '';
-    const key = `${VISITORS_INFO_PATH}\u0000${clientIp}`;
+    const key = `${route}\u0000${clientIp}`;
     const now = Date.now();
     let window = windows.get(key);
     if (window === undefined || window.resetAt <= now) {
@@ -155,15 +178,13 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
   function handleVisitorsInfo(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
     let limitHeaders: Record<string, string> | undefined;
     if (rateLimit) {
-      const headers = applyRateLimit(req, res, rateLimit);
+      const headers = applyRateLimit(req, res, rateLimit, VISITORS_INFO_PATH);
       if (headers === null) return;
       limitHeaders = headers;
     }
 
-    const authToken = headerValue(req.headers['x-auth-token']);
-    const userId = headerValue(req.headers['x-user-id']);
-    const user = userId === undefined ? undefined : USERS.get(userId);
-    if (user === undefined || authToken === undefined || user.authToken !== authToken) {
+    const user = authenticated(req);
+    if (user === undefined) {
       send(res, 401, UNAUTHORIZED_BODY, limitHeaders);
       return;
     }
@@ -196,6 +217,33 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
     sendPrepared(res, answer, limitHeaders);
   }
 
+  /**
+   * `department.listByIds`: `ids[]=a&ids[]=b` or `ids=a&ids=b` is an array, a lone `ids=a` a string
+   * (refused); the answer keeps the store's order, names each known department once and leaves
+   * unknown ids out.
+   */
+  function handleDepartmentList(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+    // NEIGHBOURS.md's order: authentication, rate limit, parameters, permission.
+    const user = authenticated(req);
+    if (user === undefined) return send(res, 401, UNAUTHORIZED_BODY);
+    let limitHeaders: Record<string, string> | undefined;
+    if (rateLimit) {
+      const headers = applyRateLimit(req, res, rateLimit, DEPARTMENT_LIST_PATH);
+      if (headers === null) return;
+      limitHeaders = headers;
+    }
+    const bracketed = query.getAll('ids[]');
+    const plain = query.getAll('ids');
+    if (bracketed.length === 0 && plain.length === 0) return send(res, 400, IDS_REQUIRED_BODY, limitHeaders);
+    if (bracketed.length === 0 && plain.length === 1) return send(res, 400, IDS_NOT_ARRAY_BODY, limitHeaders);
+    const ids = new Set([...bracketed, ...plain]);
+    if (bracketed.length + plain.length > MAX_QUERY_ARRAY) return send(res, 400, INVALID_QUERY_BODY, limitHeaders);
+    if (!user.permissions.has(VIEW_DEPARTMENTS) && !user.permissions.has(VIEW_L_ROOM)) return send(res, 403, FORBIDDEN_BODY, limitHeaders);
+    const found = departments.filter((d) => ids.has(d._id));
+    const body = Buffer.from(JSON.stringify({ departments: found, success: true }));
+    send(res, 200, body, limitHeaders);
+  }
+
   const server = createServer((req, res) => {
     calls += 1;
     const rawUrl = req.url ?? '/';
@@ -205,7 +253,7 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
     const method = req.method ?? 'GET';
 
     if (record) {
-      requests.push({ method, path, query: Object.fromEntries(query), headers: { ...req.headers } });
+      requests.push({ method, path, query: Object.fromEntries(query), search: queryStart === -1 ? '' : rawUrl.slice(queryStart + 1), headers: { ...req.headers } });
     }
 
     if (path === VISITORS_INFO_PATH) {
@@ -214,6 +262,15 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
         return;
       }
       handleVisitorsInfo(req, res, query);
+      return;
+    }
+
+    if (path === DEPARTMENT_LIST_PATH) {
+      if (method !== 'GET') {
+        send(res, 405, METHOD_NOT_ALLOWED_BODY, { Allow: 'GET' });
+        return;
+      }
+      handleDepartmentList(req, res, query);
       return;
     }
 

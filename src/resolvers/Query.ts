@@ -3,4 +3,5 @@ import type { QueryResolvers } from '../__generated__/resolvers-types.js';
 export const Query: QueryResolvers = {
   visitor: (_root, { id }, { visitors }) => visitors.load(id),
   visitors: (_root, { ids }, { visitors }) => visitors.loadMany(ids),
+  department: (_root, { id }, { departments }) => departments.load(id),
 };

@@ -14,6 +14,7 @@ export const Visitor: VisitorResolvers = {
   createdAt: (v) => v.ts ?? null,
   updatedAt: (v) => v._updatedAt ?? null,
   departmentId: (v) => v.department ?? null,
+  department: (v, _args, { departments }) => (v.department ? departments.load(v.department) : null),
   phones: (v) => v.phone ?? [],
   emails: (v) => v.visitorEmails ?? [],
   customFields: (v) => v.livechatData ?? null,

@@ -1,5 +1,6 @@
 import { DateTimeResolver, JSONObjectResolver } from 'graphql-scalars';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { Department } from './Department.js';
 import { Query } from './Query.js';
 import { Visitor, VisitorContactManager, VisitorLastAgent, VisitorLastChat } from './Visitor.js';
 
@@ -8,6 +9,7 @@ export const resolvers: Resolvers = {
   JSONObject: JSONObjectResolver,
   Query,
   Visitor,
+  Department,
   VisitorLastChat,
   VisitorLastAgent,
   VisitorContactManager,

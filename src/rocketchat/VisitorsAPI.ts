@@ -5,6 +5,7 @@ import type { Cancellation } from './cancellation.js';
 import { type CallOptions, type Credentials, type RocketChatClient } from './client.js';
 import type { WireVisitor } from './models.js';
 import { wireSize } from './wireSize.js';
+import { CallBudget } from './callBudget.js';
 
 /** Rocket.Chat ids are Meteor ids or ObjectIds; anything else is refused before it costs a call. */
 export const VISITOR_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -23,6 +24,8 @@ export interface VisitorsAPIOptions {
   maxIds: number;
   /** Most ids this operation may hand to the client (the second line behind the estimate in limits.ts). */
   maxUpstreamCalls: number;
+  /** The operation's calls, shared with its other loaders; its own budget of maxUpstreamCalls when absent. */
+  budget?: CallBudget;
   /** Most bytes of upstream JSON the operation's answer may carry, counted per visitor served. */
   maxResponseBytes: number;
   /** Told the size of each batch (for metrics). */
@@ -38,7 +41,7 @@ export class VisitorsAPI {
   readonly #loader: DataLoader<string, WireVisitor>;
   readonly #options: VisitorsAPIOptions;
   readonly #call: CallOptions | undefined;
-  #upstreamCalls = 0;
+  readonly #budget: CallBudget;
   #responseBytes = 0;
 
   constructor(options: VisitorsAPIOptions) {
@@ -46,6 +49,7 @@ export class VisitorsAPI {
     const { credentials, requestId, clientIp, cancellation } = options;
     this.#call = 'refused' in credentials ? undefined : { credentials, requestId, clientIp, cancellation };
     this.#loader = new DataLoader((ids) => this.#fetchAll(ids));
+    this.#budget = options.budget ?? new CallBudget(options.maxUpstreamCalls);
   }
 
   /**
@@ -59,9 +63,9 @@ export class VisitorsAPI {
     return this.#options.client.admit?.(calls, this.#call);
   }
 
-  /** Calls this operation handed to the client (shared or cached ones included). */
+  /** Calls this operation handed to the client, for every route (shared or cached ones included). */
   get upstreamCalls(): number {
-    return this.#upstreamCalls;
+    return this.#budget.used;
   }
 
   /** One visitor; rejects with a catalogue error (NOT_FOUND, FORBIDDEN, …). */
@@ -105,13 +109,13 @@ export class VisitorsAPI {
 
   /** DataLoader's contract: one value or one Error per id, in the ids' order. */
   async #fetchAll(ids: readonly string[]): Promise<(WireVisitor | Error)[]> {
-    const { client, concurrency, maxUpstreamCalls } = this.#options;
+    const { client, concurrency } = this.#options;
+    const maxUpstreamCalls = this.#budget.max;
     const call = this.#call!;
     // The estimate before execution should make this unreachable; if it was wrong, the ids past
     // the budget fail here instead of reaching Rocket.Chat.
-    const allowed = Math.max(0, maxUpstreamCalls - this.#upstreamCalls);
+    const allowed = this.#budget.take(ids.length);
     const within = ids.length <= allowed ? ids : ids.slice(0, allowed);
-    this.#upstreamCalls += within.length;
     this.#options.onBatch?.(within.length);
     const fetch = (id: string) => client.getVisitor(id, call).catch(toError);
     // Most operations ask for one id; a limiter only earns its cost when the batch is wider than it.

@@ -12,10 +12,10 @@ import {
 import { statusClass } from '../metrics.js';
 import { Cancellation } from './cancellation.js';
 import { Coalescer } from './coalesce.js';
-import type { ServerInfoResponse, WireErrorBody, WireVisitor } from './models.js';
+import type { ServerInfoResponse, WireDepartment, WireErrorBody, WireVisitor } from './models.js';
 import { RateLimitMemory } from './rateLimits.js';
 import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from './resilience.js';
-import { DEFAULT_MAX_JSON_DEPTH, parseVisitorsInfo } from './validate.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseDepartmentList, parseVisitorsInfo } from './validate.js';
 import { recordWireSize } from './wireSize.js';
 
 /** A caller's Rocket.Chat credentials, exactly as the caller sent them. */
@@ -38,6 +38,11 @@ export interface CallOptions {
 /** The edge the rest of the gateway depends on; tests swap the upstream behind it. */
 export interface RocketChatClient {
   getVisitor(id: string, options: CallOptions): Promise<WireVisitor>;
+  /**
+   * Departments by id (`department.listByIds`), at most DEPARTMENTS_PER_CALL ids: Rocket.Chat leaves
+   * unknown ids out and answers in its own order, so the caller keys the answer by `_id`.
+   */
+  getDepartments(ids: readonly string[], options: CallOptions): Promise<WireDepartment[]>;
   /**
    * Before an operation that may make up to `calls` visitor calls for this caller: a RATE_LIMITED
    * refusal when Rocket.Chat's bucket is known to hold fewer, else undefined.
@@ -67,6 +72,12 @@ export interface RocketChatClientOptions extends ResilienceOptions {
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
+const DEPARTMENT_LIST_PATH = '/api/v1/livechat/department.listByIds';
+/**
+ * Servers before early 2026 silently turned a query-string array of more than 20 items into an
+ * object (NEIGHBOURS.md), so no call names more.
+ */
+export const DEPARTMENTS_PER_CALL = 20;
 /** `8.4.1`, `7.0.0-rc.1`, `6.5.0-develop+build.7`. */
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 const INFO_PATH = '/api/info';
@@ -92,6 +103,8 @@ export class HttpRocketChatClient implements RocketChatClient {
   readonly #policy: UpstreamPolicy;
   readonly #rateLimits = new RateLimitMemory();
   readonly #inflight = new Coalescer<WireVisitor>();
+  readonly #inflightDepartments = new Coalescer<WireDepartment[]>();
+  readonly #departmentListPath: string;
   readonly #observe: RocketChatClientOptions['observe'];
   readonly #maxJsonDepth: number;
 
@@ -99,6 +112,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     const url = new URL(options.baseUrl);
     this.#pathPrefix = url.pathname.replace(/\/+$/, '');
     this.#visitorsInfoPath = `${this.#pathPrefix}${VISITORS_INFO_PATH}?visitorId=`;
+    this.#departmentListPath = `${this.#pathPrefix}${DEPARTMENT_LIST_PATH}?`;
     this.#timeoutMs = options.timeoutMs;
     this.#policy = new UpstreamPolicy(options);
     this.#observe = options.observe;
@@ -140,13 +154,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     if (wait !== undefined) return Promise.reject(rateLimitedLocally(wait));
 
     const path = this.#visitorsInfoPath + encodeURIComponent(id);
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      'x-auth-token': credentials.authToken,
-      'x-user-id': credentials.userId,
-    };
-    if (requestId) headers['x-request-id'] = requestId;
-    if (clientIp) headers['x-real-ip'] = clientIp;
+    const headers = callHeaders(credentials, requestId, clientIp);
     const interpret = (answer: UpstreamAnswer): WireVisitor => {
       this.#rateLimits.observe(bucket, answer.headers);
       try {
@@ -167,6 +175,36 @@ export class HttpRocketChatClient implements RocketChatClient {
     // the token itself: tokens are visible ASCII (context.ts), so the newlines keep the parts apart.
     const key = `${credentials.userId}\n${credentials.authToken}\n${id}`;
     return this.#inflight.run(key, options.cancellation, (shared) =>
+      this.#policy.execute((attempt) => {
+        this.#rateLimits.spend(bucket);
+        return this.#get(path, headers, attempt, interpret);
+      }, shared),
+    );
+  }
+
+  getDepartments(ids: readonly string[], options: CallOptions): Promise<WireDepartment[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    if (ids.length > DEPARTMENTS_PER_CALL) return Promise.reject(new RangeError(`at most ${DEPARTMENTS_PER_CALL} departments per call`));
+    const { credentials, clientIp, requestId } = options;
+    // Rocket.Chat counts each route pattern on its own.
+    const bucket = `${DEPARTMENT_LIST_PATH}|${rateLimitBucket(options)}`;
+    const wait = this.#rateLimits.retryAfter(bucket);
+    if (wait !== undefined) return Promise.reject(rateLimitedLocally(wait));
+    // `ids[]=` even for one id: a lone `ids=X` reaches the handler as a string and is refused.
+    const sorted = [...ids].sort();
+    const path = this.#departmentListPath + sorted.map((id) => `ids[]=${encodeURIComponent(id)}`).join('&');
+    const headers = callHeaders(credentials, requestId, clientIp);
+    const interpret = (answer: UpstreamAnswer): WireDepartment[] => {
+      this.#rateLimits.observe(bucket, answer.headers);
+      try {
+        return parseDepartmentList(answer.status, answer.headers, answer.body);
+      } catch (err) {
+        if (err instanceof GatewayError && err.code === 'RATE_LIMITED') this.#rateLimits.remember(bucket, err.retryAfter ?? 0);
+        throw err;
+      }
+    };
+    const key = `${credentials.userId}\n${credentials.authToken}\n${sorted.join(',')}`;
+    return this.#inflightDepartments.run(key, options.cancellation, (shared) =>
       this.#policy.execute((attempt) => {
         this.#rateLimits.spend(bucket);
         return this.#get(path, headers, attempt, interpret);
@@ -204,6 +242,18 @@ export class HttpRocketChatClient implements RocketChatClient {
       );
     });
   }
+}
+
+/** The one place credentials are put on a request: the caller's own two headers, and nothing else of theirs. */
+function callHeaders(credentials: Credentials, requestId: string | undefined, clientIp: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'x-auth-token': credentials.authToken,
+    'x-user-id': credentials.userId,
+  };
+  if (requestId) headers['x-request-id'] = requestId;
+  if (clientIp) headers['x-real-ip'] = clientIp;
+  return headers;
 }
 
 /** Rocket.Chat's limiter counts per client IP; the user is in the key because some users bypass it. */

@@ -83,3 +83,31 @@ export interface ServerInfoResponse {
   version: string;
   success: true;
 }
+
+/**
+ * `ILivechatDepartment` as `GET /api/v1/livechat/department.listByIds` answers it (NEIGHBOURS.md).
+ * The type is open: only the fields the schema exposes are typed, and checked at the edge;
+ * fields whose types drift between versions (`departmentsAllowedToForward` as `""`,
+ * `maxNumberSimultaneousChat` as `""`, `ancestors` as `null`) are not read.
+ */
+export interface WireDepartment {
+  _id: string;
+  name?: string;
+  enabled?: boolean;
+  /** Archiving also sets `enabled: false`. */
+  archived?: boolean;
+  description?: string;
+  email?: string;
+  numAgents?: number;
+  showOnRegistration?: boolean;
+  showOnOfflineForm?: boolean;
+  requestTagBeforeClosingChat?: boolean;
+  chatClosingTags?: string[];
+  _updatedAt?: string;
+}
+
+/** `200 {"departments": […], "success": true}`: in the database's order, unknown ids left out. */
+export interface DepartmentListResponse {
+  departments: WireDepartment[];
+  success: true;
+}

@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type SchemaObject } from 'ajv';
 import { badResponse, errorFromResponse } from '../errors.js';
-import type { VisitorsInfoResponse, WireErrorBody, WireVisitor } from './models.js';
+import type { DepartmentListResponse, VisitorsInfoResponse, WireDepartment, WireErrorBody, WireVisitor } from './models.js';
 
 /**
  * The shape check between Rocket.Chat and the resolvers: what passes here is safe to map field by
@@ -81,6 +81,28 @@ const isVisitorsInfo = ajv.compile<VisitorsInfoResponse>(
   object({ success: { const: true }, visitor: VISITOR }, ['success', 'visitor']),
 );
 
+const boolean = { type: 'boolean' };
+const DEPARTMENT = object(
+  {
+    _id: { type: 'string', minLength: 1 },
+    name: string,
+    enabled: boolean,
+    archived: boolean,
+    description: string,
+    email: string,
+    numAgents: { type: 'number' },
+    showOnRegistration: boolean,
+    showOnOfflineForm: boolean,
+    requestTagBeforeClosingChat: boolean,
+    chatClosingTags: arrayOf(string),
+    _updatedAt: date,
+  },
+  ['_id'],
+);
+const isDepartmentList = ajv.compile<DepartmentListResponse>(
+  object({ success: { const: true }, departments: arrayOf(DEPARTMENT) }, ['success', 'departments']),
+);
+
 /** MAX_JSON_DEPTH's default (config.ts), for callers that do not pass one. */
 export const DEFAULT_MAX_JSON_DEPTH = 20;
 
@@ -104,6 +126,22 @@ export function parseVisitorsInfo(
   if (tooDeep !== undefined) throw badResponse(status, `visitor.${tooDeep} is nested deeper than ${maxJsonDepth}`);
   return visitor;
 }
+
+/**
+ * Turns one department.listByIds answer into its departments or the catalogue error for it. The
+ * departments' other fields are never read or passed on, so their nesting needs no bound here.
+ */
+export function parseDepartmentList(status: number, headers: Record<string, string | string[] | undefined>, body: unknown): WireDepartment[] {
+  if (status !== 200) throw errorFromResponse(status, body as WireErrorBody | undefined, headers, DEPARTMENT_ROUTE);
+  if (body && typeof body === 'object' && (body as WireErrorBody).success === false) {
+    throw errorFromResponse(200, body as WireErrorBody, headers, DEPARTMENT_ROUTE);
+  }
+  if (!isDepartmentList(body)) throw badResponse(status, shapeError(isDepartmentList.errors?.[0]));
+  return body.departments;
+}
+
+/** The ids come from the gateway (the caller's are checked before), so a refusal of them is the gateway's. */
+const DEPARTMENT_ROUTE = { permission: 'view-livechat-departments or view-l-room', callerParams: false };
 
 /**
  * The path (below `visitor.`) of the first free-form value nested deeper than `limit`, or

@@ -92,6 +92,7 @@ interface RecordedCall {
 function fakeDeps(): { deps: ContextDeps; calls: RecordedCall[] } {
   const calls: RecordedCall[] = [];
   const client: RocketChatClient = {
+    getDepartments: async () => [],
     async getVisitor(id, options) {
       calls.push({ id, options });
       const visitor = DEMO_VISITORS.find((v) => v._id === id);

@@ -324,6 +324,30 @@ describe('the upstream-call budget (operationDemand + checkDemand)', () => {
     expect(checkDemand(demand, { ids: ['a'] }, LIMITS)).toEqual({ calls: 1 });
   });
 
+  it("counts a visitor's department as up to one call per 20 departments on top of its visitors", () => {
+    expect(checkDemand(demandOf('{ visitor(id: "x") { department { name } } }'), {}, LIMITS)).toEqual({ calls: 2 });
+    expect(checkDemand(demandOf('query($id: ID!) { visitor(id: $id) { department { name } } }'), { id: 'a' }, LIMITS)).toEqual({ calls: 2 });
+    // 100 visitors may name 100 departments: 5 calls of 20.
+    const console100 = demandOf(`{ visitors(ids: [${ids(0, 100)}]) { id department { name } } }`);
+    expect(checkDemand(console100, {}, LIMITS)).toEqual({ calls: 105 });
+  });
+
+  it('counts root departments by distinct id, 20 to a call, apart from visitor ids', () => {
+    const demand = demandOf(`{ a: department(id: "d1") { name } b: department(id: "d1") { name } c: department(id: "d2") { name } visitor(id: "d1") { id } }`);
+    expect(demand.visitorDepartments).toBe(false);
+    expect(checkDemand(demand, {}, LIMITS)).toEqual({ calls: 2 });
+    const many = Array.from({ length: 21 }, (_, i) => `d${i}: department(id: "dep${i}") { name }`).join(' ');
+    expect(checkDemand(demandOf(`{ ${many} }`), {}, LIMITS)).toEqual({ calls: 2 });
+  });
+
+  it('refuses an operation whose departments push it over the budget', () => {
+    const fields = `a: visitors(ids: [${ids(0, 100)}]) { department { name } } b: visitor(id: "v100") { department { name } }`;
+    const tight = { maxIds: 100, maxUpstreamCalls: 105 };
+    const checked = checkDemand(demandOf(`{ ${fields} }`), {}, tight);
+    expect('refusal' in checked && checked.refusal.extensions).toMatchObject({ code: 'UPSTREAM_BUDGET_EXCEEDED' });
+    expect(checkDemand(demandOf(`{ a: visitors(ids: [${ids(0, 100)}]) { department { name } } }`), {}, tight)).toEqual({ calls: 105 });
+  });
+
   it('an operation without upstream fields costs nothing', () => {
     expect(checkDemand(demandOf('{ __typename }'), {}, LIMITS)).toEqual({ calls: 0 });
   });

@@ -33,6 +33,7 @@ function upstream(): RocketChatClient & { calls: number; answer: Answer; version
     calls: 0,
     answer: 'ok',
     version: 1,
+    getDepartments: async () => [],
     async getVisitor(id: string): Promise<WireVisitor> {
       this.calls++;
       await sleep(1);

@@ -163,11 +163,12 @@ describe('Visitor mapping: full visitor (every field set)', () => {
     expect(v.disabled).toBe(wire.disabled);
   });
 
-  it('exposes no wire names (_id, ts, department, phone, livechatData) on Visitor', () => {
+  it('exposes no wire names (_id, ts, phone, livechatData) on Visitor; `department` is the Department, the wire id is `departmentId`', () => {
     const fields = Object.keys((schema.getType('Visitor') as unknown as { getFields(): object }).getFields());
-    for (const wireName of ['_id', '_updatedAt', 'ts', 'department', 'phone', 'visitorEmails', 'livechatData', 'lastActivity']) {
+    for (const wireName of ['_id', '_updatedAt', 'ts', 'phone', 'visitorEmails', 'livechatData', 'lastActivity']) {
       expect(fields).not.toContain(wireName);
     }
+    expect(String((schema.getType('Visitor') as unknown as { getFields(): Record<string, { type: unknown }> }).getFields().department!.type)).toBe('Department');
     expect(fields.sort()).toStrictEqual(
       [
         'id',
@@ -178,6 +179,7 @@ describe('Visitor mapping: full visitor (every field set)', () => {
         'updatedAt',
         'token',
         'departmentId',
+        'department',
         'phones',
         'emails',
         'lastChat',

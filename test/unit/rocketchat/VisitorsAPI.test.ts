@@ -21,6 +21,8 @@ class FakeClient implements RocketChatClient {
 
   constructor(private readonly behaviour: (id: string) => Behaviour = () => ({})) {}
 
+  getDepartments = async () => [];
+
   async getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
     this.calls.push({ id, options });
     this.inFlight++;
@@ -155,6 +157,7 @@ describe('VisitorsAPI.loadMany', () => {
 
   it('a non-Error rejection from the client still becomes an Error', async () => {
     const client: RocketChatClient = {
+      getDepartments: async () => [],
       getVisitor: (id) => (id === 'x' ? Promise.reject('plain string') : Promise.resolve({ _id: id })),
       serverInfo: async () => ({ version: '8.4.1', success: true }),
       close: async () => {},
