@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 import type { Credentials, RocketChatClient } from './rocketchat/client.js';
 import { VisitorsAPI } from './rocketchat/VisitorsAPI.js';
 import { DepartmentsAPI } from './rocketchat/DepartmentsAPI.js';
+import { UsersAPI } from './rocketchat/UsersAPI.js';
 import { CallBudget } from './rocketchat/callBudget.js';
 import type { Cancellation } from './rocketchat/cancellation.js';
 
@@ -11,6 +12,7 @@ import type { Cancellation } from './rocketchat/cancellation.js';
 export interface GatewayContext {
   visitors: VisitorsAPI;
   departments: DepartmentsAPI;
+  users: UsersAPI;
   requestId: string;
   log: Logger;
   /** Whether a line at `level` would be written, asked without making the per-request logger. */
@@ -76,7 +78,7 @@ class RequestContext implements GatewayContext {
   private lazyLog: Logger | undefined;
   // Apollo's clone of the context copies this holder, not its contents, so the loader made on first
   // use through either object is the operation's one loader.
-  private readonly lazy: { departments?: DepartmentsAPI } = {};
+  private readonly lazy: { departments?: DepartmentsAPI; users?: UsersAPI } = {};
 
   constructor(deps: ContextDeps, call: IncomingCall) {
     this.deps = deps;
@@ -101,12 +103,17 @@ class RequestContext implements GatewayContext {
 
   /** Made on first use: most operations ask for no department. */
   get departments(): DepartmentsAPI {
-    return (this.lazy.departments ??= new DepartmentsAPI({
-      client: this.deps.client,
-      credentials: this.credentials,
-      call: { requestId: this.call.requestId, clientIp: this.call.clientIp, cancellation: this.call.cancellation },
-      budget: this.budget,
-    }));
+    return (this.lazy.departments ??= new DepartmentsAPI(this.loaderOptions()));
+  }
+
+  /** Made on first use, as departments. */
+  get users(): UsersAPI {
+    return (this.lazy.users ??= new UsersAPI(this.loaderOptions()));
+  }
+
+  private loaderOptions() {
+    const { requestId, clientIp, cancellation } = this.call;
+    return { client: this.deps.client, credentials: this.credentials, call: { requestId, clientIp, cancellation }, budget: this.budget };
   }
 
   /** Made on first use: most operations log one line, and a child logger per request adds up. */

@@ -137,7 +137,9 @@ export function retryAfterSeconds(headers: Record<string, string | string[] | un
 /** What the mapping of a route's refusals depends on (visitors.info's by default). */
 export interface RouteFacts {
   /** The permission the route checks, named in FORBIDDEN's message. */
-  permission: string;
+  permission: string | undefined;
+  /** The 400 `error` that means "no such record", and the message NOT_FOUND then carries. */
+  notFound?: { error: string; message: string };
   /**
    * Whether its parameters come from the caller (a visitor id typed into a query): then Rocket.Chat
    * refusing them is the caller's BAD_USER_INPUT; parameters the gateway builds itself are its own fault.
@@ -145,7 +147,11 @@ export interface RouteFacts {
   callerParams: boolean;
 }
 
-const VISITORS_INFO_ROUTE: RouteFacts = { permission: 'view-l-room', callerParams: true };
+const VISITORS_INFO_ROUTE: RouteFacts = {
+  permission: 'view-l-room',
+  callerParams: true,
+  notFound: { error: 'visitor-not-found', message: 'Visitor not found.' },
+};
 
 /** Typed routes refuse a missing permission with a 400 and this sentence (NEIGHBOURS.md). */
 const PERMISSION_REFUSAL = 'User does not have the permissions required for this action';
@@ -162,7 +168,7 @@ export function errorFromResponse(
     return new GatewayError('Rocket.Chat answered 200 but reported a failure.', 'UPSTREAM_BAD_RESPONSE', { upstream });
   }
   if (status === 400) {
-    if (error === 'visitor-not-found') return new GatewayError('Visitor not found.', 'NOT_FOUND', { upstream });
+    if (route.notFound && error === route.notFound.error) return new GatewayError(route.notFound.message, 'NOT_FOUND', { upstream });
     if (body?.errorType === 'invalid-params') {
       if (!route.callerParams) return new GatewayError("Rocket.Chat rejected the gateway's request parameters.", 'UPSTREAM_ERROR', { upstream });
       return new GatewayError('Rocket.Chat rejected the request parameters.', 'BAD_USER_INPUT', { upstream });
@@ -191,7 +197,8 @@ export function errorFromResponse(
 }
 
 function forbidden(upstream: UpstreamDetails, route: RouteFacts): GatewayError {
-  return new GatewayError(`These credentials lack the ${route.permission} permission.`, 'FORBIDDEN', { upstream });
+  const message = route.permission ? `These credentials lack the ${route.permission} permission.` : 'Rocket.Chat refused these credentials access to this record.';
+  return new GatewayError(message, 'FORBIDDEN', { upstream });
 }
 
 /** A 200 (or an error status) whose body is not what Rocket.Chat sends: not JSON, truncated, wrong shape, too big. */

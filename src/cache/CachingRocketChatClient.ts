@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { CallOptions, Credentials, RocketChatClient } from '../rocketchat/client.js';
-import type { ServerInfoResponse, WireDepartment, WireVisitor } from '../rocketchat/models.js';
+import type { ServerInfoResponse, WireDepartment, WireUser, WireVisitor } from '../rocketchat/models.js';
 import type { CacheStore, VisitorEntry } from './store.js';
 
 /** Names a caller in the shared store: the user id and a hash of the token, never the token. */
@@ -110,6 +110,15 @@ export class CachingRocketChatClient implements RocketChatClient {
    */
   getDepartments(ids: readonly string[], options: CallOptions): Promise<WireDepartment[]> {
     return this.#inner.getDepartments(ids, options);
+  }
+
+  /** Users go to Rocket.Chat every time too, for the same reason as departments. */
+  getUser(idOrUsername: string, options: CallOptions): Promise<WireUser> {
+    return this.#inner.getUser(idOrUsername, options);
+  }
+
+  avatarUrl(username: string, etag: string | undefined): string {
+    return this.#inner.avatarUrl(username, etag);
   }
 
   get rateLimits() {

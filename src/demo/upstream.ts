@@ -1,13 +1,14 @@
 /**
- * A Rocket.Chat-compatible stand-in for `visitors.info` and `department.listByIds`, so the gateway
- * can be demoed, tested and benchmarked without a real server. Status codes, bodies and check order
- * follow shared/upstream/BEHAVIOR.md and NEIGHBOURS.md; anything not listed there is kept minimal
- * on purpose.
+ * A Rocket.Chat-compatible stand-in for `visitors.info`, `department.listByIds` and `users.info`,
+ * so the gateway can be demoed, tested and benchmarked without a real server. Status codes, bodies
+ * and check order follow shared/upstream/BEHAVIOR.md and NEIGHBOURS.md; anything not listed there is
+ * kept minimal on purpose.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WireDepartment, WireVisitor } from '../rocketchat/models.js';
 import { DEMO_DEPARTMENTS } from './departments.js';
+import { DEMO_USER_RECORDS, userAsSeenBy } from './users.js';
 import { DEMO_CREDENTIALS, DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS } from './visitors.js';
 
 export interface DemoUpstreamOptions {
@@ -45,6 +46,7 @@ export interface DemoUpstream {
 const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
 const INFO_PATH = '/api/info';
 const DEPARTMENT_LIST_PATH = '/api/v1/livechat/department.listByIds';
+const USERS_INFO_PATH = '/api/v1/users.info';
 const VIEW_L_ROOM = 'view-l-room';
 const VIEW_DEPARTMENTS = 'view-livechat-departments';
 /** Rocket.Chat refuses longer query-string arrays (NEIGHBOURS.md). */
@@ -66,6 +68,10 @@ const NOT_FOUND_BODY = Buffer.from('{"success":false,"error":"Not found"}');
 const IDS_REQUIRED_BODY = Buffer.from('{"success":false,"error":"The \'ids\' param is required"}');
 const IDS_NOT_ARRAY_BODY = Buffer.from('{"success":false,"error":"The \'ids\' param must be an array"}');
 const INVALID_QUERY_BODY = Buffer.from('{"success":false,"error":"Invalid query parameters"}');
+const USER_NOT_FOUND_BODY = Buffer.from('{"success":false,"error":"User not found."}');
+const USERS_INFO_PARAMS_BODY = Buffer.from(
+  '{"success":false,"error":"must match exactly one schema in oneOf [invalid-params]","errorType":"invalid-params"}',
+);
 const METHOD_NOT_ALLOWED_BODY = Buffer.from('{"success":false,"error":"Method not allowed"}');
 
 function tooManyRequestsBody(waitSeconds: number): Buffer {
@@ -109,6 +115,13 @@ function sendPrepared(res: ServerResponse, answer: PreparedAnswer, extraHeaders?
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** The demo user whose id and token the request carries, and its id, if any. */
+function authenticatedWithId(req: IncomingMessage): { userId: string; user: DemoUser } | undefined {
+  const userId = headerValue(req.headers['x-user-id']);
+  const user = authenticated(req);
+  return user && userId ? { userId, user } : undefined;
 }
 
 /** The demo user whose id and token the request carries, if any. */
@@ -244,6 +257,29 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
     send(res, 200, body, limitHeaders);
   }
 
+  /**
+   * `users.info`: exactly one of `userId` and `username`, each matching either field; nothing else
+   * allowed; an unknown user is 400 `User not found.`; e-mails and roles only for oneself or a
+   * caller with `view-full-other-user-info`.
+   */
+  function handleUsersInfo(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+    const found = authenticatedWithId(req);
+    if (found === undefined) return send(res, 401, UNAUTHORIZED_BODY);
+    let limitHeaders: Record<string, string> | undefined;
+    if (rateLimit) {
+      const headers = applyRateLimit(req, res, rateLimit, USERS_INFO_PATH);
+      if (headers === null) return;
+      limitHeaders = headers;
+    }
+    const keys = [...query.keys()];
+    const lookup = query.get('userId') ?? query.get('username');
+    if (keys.length !== 1 || lookup === null || !['userId', 'username'].includes(keys[0]!)) return send(res, 400, USERS_INFO_PARAMS_BODY, limitHeaders);
+    const user = DEMO_USER_RECORDS.find((u) => u._id === lookup || u.username === lookup);
+    if (!user) return send(res, 400, USER_NOT_FOUND_BODY, limitHeaders);
+    const body = Buffer.from(JSON.stringify({ user: userAsSeenBy(user, found.userId, found.user.permissions), success: true }));
+    send(res, 200, body, limitHeaders);
+  }
+
   const server = createServer((req, res) => {
     calls += 1;
     const rawUrl = req.url ?? '/';
@@ -271,6 +307,15 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
         return;
       }
       handleDepartmentList(req, res, query);
+      return;
+    }
+
+    if (path === USERS_INFO_PATH) {
+      if (method !== 'GET') {
+        send(res, 405, METHOD_NOT_ALLOWED_BODY, { Allow: 'GET' });
+        return;
+      }
+      handleUsersInfo(req, res, query);
       return;
     }
 

@@ -29,11 +29,13 @@ export const VisitorLastChat: VisitorLastChatResolvers = {
 
 export const VisitorLastAgent: VisitorLastAgentResolvers = {
   assignedAt: (a) => a.ts ?? null,
+  agent: (a, _args, { users }) => users.load(a.agentId),
 };
 
 export const VisitorContactManager: VisitorContactManagerResolvers = {
   id: (m) => m._id ?? null,
   emails: (m) => m.emails ?? [],
+  user: (m, _args, { users }) => users.loadIfNamed(m._id ?? m.username),
 };
 
 /**

@@ -1,5 +1,6 @@
 import { DateTimeResolver, JSONObjectResolver } from 'graphql-scalars';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { Agent } from './Agent.js';
 import { Department } from './Department.js';
 import { Query } from './Query.js';
 import { Visitor, VisitorContactManager, VisitorLastAgent, VisitorLastChat } from './Visitor.js';
@@ -10,6 +11,7 @@ export const resolvers: Resolvers = {
   Query,
   Visitor,
   Department,
+  Agent,
   VisitorLastChat,
   VisitorLastAgent,
   VisitorContactManager,

@@ -12,10 +12,10 @@ import {
 import { statusClass } from '../metrics.js';
 import { Cancellation } from './cancellation.js';
 import { Coalescer } from './coalesce.js';
-import type { ServerInfoResponse, WireDepartment, WireErrorBody, WireVisitor } from './models.js';
+import type { ServerInfoResponse, WireDepartment, WireErrorBody, WireUser, WireVisitor } from './models.js';
 import { RateLimitMemory } from './rateLimits.js';
 import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from './resilience.js';
-import { DEFAULT_MAX_JSON_DEPTH, parseDepartmentList, parseVisitorsInfo } from './validate.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseDepartmentList, parseUsersInfo, parseVisitorsInfo } from './validate.js';
 import { recordWireSize } from './wireSize.js';
 
 /** A caller's Rocket.Chat credentials, exactly as the caller sent them. */
@@ -43,6 +43,10 @@ export interface RocketChatClient {
    * unknown ids out and answers in its own order, so the caller keys the answer by `_id`.
    */
   getDepartments(ids: readonly string[], options: CallOptions): Promise<WireDepartment[]>;
+  /** One user (`users.info?userId=`, which matches a username too); NOT_FOUND when there is none. */
+  getUser(idOrUsername: string, options: CallOptions): Promise<WireUser>;
+  /** Where Rocket.Chat serves a user's avatar (`/avatar/{username}`, `?etag=` when known). */
+  avatarUrl(username: string, etag: string | undefined): string;
   /**
    * Before an operation that may make up to `calls` visitor calls for this caller: a RATE_LIMITED
    * refusal when Rocket.Chat's bucket is known to hold fewer, else undefined.
@@ -73,6 +77,7 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
 const DEPARTMENT_LIST_PATH = '/api/v1/livechat/department.listByIds';
+const USERS_INFO_PATH = '/api/v1/users.info';
 /**
  * Servers before early 2026 silently turned a query-string array of more than 20 items into an
  * object (NEIGHBOURS.md), so no call names more.
@@ -104,7 +109,10 @@ export class HttpRocketChatClient implements RocketChatClient {
   readonly #rateLimits = new RateLimitMemory();
   readonly #inflight = new Coalescer<WireVisitor>();
   readonly #inflightDepartments = new Coalescer<WireDepartment[]>();
+  readonly #inflightUsers = new Coalescer<WireUser>();
   readonly #departmentListPath: string;
+  readonly #usersInfoPath: string;
+  readonly #avatarBase: string;
   readonly #observe: RocketChatClientOptions['observe'];
   readonly #maxJsonDepth: number;
 
@@ -113,6 +121,8 @@ export class HttpRocketChatClient implements RocketChatClient {
     this.#pathPrefix = url.pathname.replace(/\/+$/, '');
     this.#visitorsInfoPath = `${this.#pathPrefix}${VISITORS_INFO_PATH}?visitorId=`;
     this.#departmentListPath = `${this.#pathPrefix}${DEPARTMENT_LIST_PATH}?`;
+    this.#usersInfoPath = `${this.#pathPrefix}${USERS_INFO_PATH}?userId=`;
+    this.#avatarBase = `${url.origin}${this.#pathPrefix}/avatar/`;
     this.#timeoutMs = options.timeoutMs;
     this.#policy = new UpstreamPolicy(options);
     this.#observe = options.observe;
@@ -210,6 +220,38 @@ export class HttpRocketChatClient implements RocketChatClient {
         return this.#get(path, headers, attempt, interpret);
       }, shared),
     );
+  }
+
+  getUser(idOrUsername: string, options: CallOptions): Promise<WireUser> {
+    const { credentials, clientIp, requestId } = options;
+    const bucket = `${USERS_INFO_PATH}|${rateLimitBucket(options)}`;
+    const wait = this.#rateLimits.retryAfter(bucket);
+    if (wait !== undefined) return Promise.reject(rateLimitedLocally(wait));
+    const path = this.#usersInfoPath + encodeURIComponent(idOrUsername);
+    const headers = callHeaders(credentials, requestId, clientIp);
+    const interpret = (answer: UpstreamAnswer): WireUser => {
+      this.#rateLimits.observe(bucket, answer.headers);
+      try {
+        const user = parseUsersInfo(answer.status, answer.headers, answer.body);
+        // users.info matches the key against `_id` or `username`; any other user is not this one.
+        if (user._id !== idOrUsername && user.username !== idOrUsername) throw badResponse(answer.status, 'user is not the one asked for');
+        return user;
+      } catch (err) {
+        if (err instanceof GatewayError && err.code === 'RATE_LIMITED') this.#rateLimits.remember(bucket, err.retryAfter ?? 0);
+        throw err;
+      }
+    };
+    const key = `${credentials.userId}\n${credentials.authToken}\n${idOrUsername}`;
+    return this.#inflightUsers.run(key, options.cancellation, (shared) =>
+      this.#policy.execute((attempt) => {
+        this.#rateLimits.spend(bucket);
+        return this.#get(path, headers, attempt, interpret);
+      }, shared),
+    );
+  }
+
+  avatarUrl(username: string, etag: string | undefined): string {
+    return `${this.#avatarBase}${encodeURIComponent(username)}${etag ? `?etag=${encodeURIComponent(etag)}` : ''}`;
   }
 
   async serverInfo(signal?: AbortSignal): Promise<ServerInfoResponse> {

@@ -111,3 +111,28 @@ export interface DepartmentListResponse {
   departments: WireDepartment[];
   success: true;
 }
+
+/**
+ * A user as `GET /api/v1/users.info` shows it to an ordinary caller (NEIGHBOURS.md). `emails` come
+ * only for oneself or a caller with `view-full-other-user-info`; `roles` never reach an ordinary one.
+ */
+export interface WireUser {
+  _id: string;
+  username?: string;
+  name?: string;
+  /** `online`, `away`, `busy`, `offline`, `disabled`; a newer server may send another. */
+  status?: string;
+  statusText?: string;
+  /** Hours from UTC. */
+  utcOffset?: number;
+  /** `available`, `not-available`. */
+  statusLivechat?: string;
+  avatarETag?: string;
+  emails?: { address: string; verified?: boolean }[];
+}
+
+/** `200 {"user": …, "success": true}` */
+export interface UsersInfoResponse {
+  user: WireUser;
+  success: true;
+}

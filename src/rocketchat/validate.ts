@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type SchemaObject } from 'ajv';
 import { badResponse, errorFromResponse } from '../errors.js';
-import type { DepartmentListResponse, VisitorsInfoResponse, WireDepartment, WireErrorBody, WireVisitor } from './models.js';
+import type { DepartmentListResponse, UsersInfoResponse, VisitorsInfoResponse, WireDepartment, WireErrorBody, WireUser, WireVisitor } from './models.js';
 
 /**
  * The shape check between Rocket.Chat and the resolvers: what passes here is safe to map field by
@@ -103,6 +103,22 @@ const isDepartmentList = ajv.compile<DepartmentListResponse>(
   object({ success: { const: true }, departments: arrayOf(DEPARTMENT) }, ['success', 'departments']),
 );
 
+const USER = object(
+  {
+    _id: { type: 'string', minLength: 1 },
+    username: string,
+    name: string,
+    status: string,
+    statusText: string,
+    utcOffset: { type: 'number' },
+    statusLivechat: string,
+    avatarETag: string,
+    emails: arrayOf(object({ address: string, verified: boolean }, ['address'])),
+  },
+  ['_id'],
+);
+const isUsersInfo = ajv.compile<UsersInfoResponse>(object({ success: { const: true }, user: USER }, ['success', 'user']));
+
 /** MAX_JSON_DEPTH's default (config.ts), for callers that do not pass one. */
 export const DEFAULT_MAX_JSON_DEPTH = 20;
 
@@ -139,6 +155,22 @@ export function parseDepartmentList(status: number, headers: Record<string, stri
   if (!isDepartmentList(body)) throw badResponse(status, shapeError(isDepartmentList.errors?.[0]));
   return body.departments;
 }
+
+/**
+ * Turns one users.info answer into the user or the catalogue error for it (`User not found.` is
+ * NOT_FOUND). Only the fields the schema exposes are read; custom fields and the rest are not.
+ */
+export function parseUsersInfo(status: number, headers: Record<string, string | string[] | undefined>, body: unknown): WireUser {
+  if (status !== 200) throw errorFromResponse(status, body as WireErrorBody | undefined, headers, USERS_INFO_ROUTE);
+  if (body && typeof body === 'object' && (body as WireErrorBody).success === false) {
+    throw errorFromResponse(200, body as WireErrorBody, headers, USERS_INFO_ROUTE);
+  }
+  if (!isUsersInfo(body)) throw badResponse(status, shapeError(isUsersInfo.errors?.[0]));
+  return body.user;
+}
+
+/** Any logged-in user may call it; the user ids come from Rocket.Chat's own records. */
+const USERS_INFO_ROUTE = { permission: undefined, callerParams: false, notFound: { error: 'User not found.', message: 'User not found.' } };
 
 /** The ids come from the gateway (the caller's are checked before), so a refusal of them is the gateway's. */
 const DEPARTMENT_ROUTE = { permission: 'view-livechat-departments or view-l-room', callerParams: false };

@@ -64,6 +64,8 @@ describe('production mode', () => {
   it('masks an unexpected error as INTERNAL_SERVER_ERROR with the request id, and logs it in full', async () => {
     const broken: RocketChatClient = {
       getDepartments: async () => [],
+      getUser: async (id: string) => ({ _id: id }),
+      avatarUrl: (username: string) => `http://rc.invalid/avatar/${username}`,
       async getVisitor() {
         throw new Error('database password is hunter2 at /srv/secret.js:42');
       },

@@ -93,6 +93,8 @@ function fakeDeps(): { deps: ContextDeps; calls: RecordedCall[] } {
   const calls: RecordedCall[] = [];
   const client: RocketChatClient = {
     getDepartments: async () => [],
+    getUser: async (id: string) => ({ _id: id }),
+    avatarUrl: (username: string) => `http://rc.invalid/avatar/${username}`,
     async getVisitor(id, options) {
       calls.push({ id, options });
       const visitor = DEMO_VISITORS.find((v) => v._id === id);

@@ -34,6 +34,8 @@ function upstream(): RocketChatClient & { calls: number; answer: Answer; version
     answer: 'ok',
     version: 1,
     getDepartments: async () => [],
+    getUser: async (id: string) => ({ _id: id }),
+    avatarUrl: (username: string) => `http://rc.invalid/avatar/${username}`,
     async getVisitor(id: string): Promise<WireVisitor> {
       this.calls++;
       await sleep(1);

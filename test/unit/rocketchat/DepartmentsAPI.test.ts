@@ -22,6 +22,14 @@ class FakeClient implements RocketChatClient {
 
   constructor(private readonly answer: (call: number, ids: readonly string[]) => Answer = () => ({})) {}
 
+  async getUser(id: string) {
+    return { _id: id };
+  }
+
+  avatarUrl(username: string): string {
+    return `http://rc.invalid/avatar/${username}`;
+  }
+
   async getVisitor(id: string): Promise<WireVisitor> {
     this.visitorCalls.push(id);
     return { _id: id };
@@ -123,6 +131,8 @@ describe('DepartmentsAPI batches one tick into one call per 20 ids', () => {
     const client: RocketChatClient = {
       getVisitor: async (id) => ({ _id: id }),
       getDepartments: async () => [department('oThEr')],
+      getUser: async (id: string) => ({ _id: id }),
+      avatarUrl: (username: string) => `http://rc.invalid/avatar/${username}`,
       serverInfo: async () => ({ version: '8.4.1', success: true }),
       close: async () => {},
     };

@@ -22,6 +22,8 @@ class FakeClient implements RocketChatClient {
   constructor(private readonly behaviour: (id: string) => Behaviour = () => ({})) {}
 
   getDepartments = async () => [];
+  getUser = async (id: string) => ({ _id: id });
+  avatarUrl = (username: string) => `http://rc.invalid/avatar/${username}`;
 
   async getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
     this.calls.push({ id, options });
@@ -158,6 +160,8 @@ describe('VisitorsAPI.loadMany', () => {
   it('a non-Error rejection from the client still becomes an Error', async () => {
     const client: RocketChatClient = {
       getDepartments: async () => [],
+      getUser: async (id) => ({ _id: id }),
+      avatarUrl: (username) => `http://rc.invalid/avatar/${username}`,
       getVisitor: (id) => (id === 'x' ? Promise.reject('plain string') : Promise.resolve({ _id: id })),
       serverInfo: async () => ({ version: '8.4.1', success: true }),
       close: async () => {},
