@@ -1,18 +1,10 @@
 import DataLoader from 'dataloader';
 import { badUserInput, missingCredentials, overBudget } from '../errors.js';
-import type { CallBudget } from './callBudget.js';
-import { DEPARTMENTS_PER_CALL, type CallOptions, type Credentials, type RocketChatClient } from './client.js';
+import { DEPARTMENTS_PER_CALL, type CallOptions, type LoaderOptions } from './client.js';
 import type { WireDepartment } from './models.js';
 import { VISITOR_ID_PATTERN } from './VisitorsAPI.js';
 
-export interface DepartmentsAPIOptions {
-  client: RocketChatClient;
-  /** The caller's credentials, or why they were refused (then nothing goes upstream). */
-  credentials: Credentials | { refused: string };
-  call: Omit<CallOptions, 'credentials'>;
-  /** The operation's upstream calls, shared with its other loaders. */
-  budget: CallBudget;
-}
+export type DepartmentsAPIOptions = LoaderOptions;
 
 /**
  * One caller's view of Rocket.Chat's departments for one GraphQL operation. Every department the

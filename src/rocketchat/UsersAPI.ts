@@ -1,7 +1,6 @@
 import DataLoader from 'dataloader';
 import { badResponse, missingCredentials, overBudget } from '../errors.js';
-import type { CallBudget } from './callBudget.js';
-import type { CallOptions, Credentials, RocketChatClient } from './client.js';
+import type { CallOptions, LoaderOptions } from './client.js';
 import type { WireUser } from './models.js';
 import { VISITOR_ID_PATTERN } from './VisitorsAPI.js';
 
@@ -10,13 +9,7 @@ export interface AgentModel extends WireUser {
   avatarUrl: string | null;
 }
 
-export interface UsersAPIOptions {
-  client: RocketChatClient;
-  credentials: Credentials | { refused: string };
-  call: Omit<CallOptions, 'credentials'>;
-  /** The operation's upstream calls, shared with its other loaders. */
-  budget: CallBudget;
-}
+export type UsersAPIOptions = LoaderOptions;
 
 /**
  * One caller's view of Rocket.Chat users (the agents and contact managers around visitors) for one

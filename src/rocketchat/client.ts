@@ -10,6 +10,7 @@ import {
   upstreamTimeout,
 } from '../errors.js';
 import { statusClass } from '../metrics.js';
+import type { CallBudget } from './callBudget.js';
 import { Cancellation } from './cancellation.js';
 import { Coalescer } from './coalesce.js';
 import type { ServerInfoResponse, WireDepartment, WireErrorBody, WireUser, WireVisitor } from './models.js';
@@ -22,6 +23,16 @@ import { recordWireSize } from './wireSize.js';
 export interface Credentials {
   authToken: string;
   userId: string;
+}
+
+/** What a per-request loader of one route (DepartmentsAPI, UsersAPI) is built from. */
+export interface LoaderOptions {
+  client: RocketChatClient;
+  /** The caller's credentials, or why they were refused (then nothing goes upstream). */
+  credentials: Credentials | { refused: string };
+  call: Omit<CallOptions, 'credentials'>;
+  /** The operation's upstream calls, shared with its other loaders. */
+  budget: CallBudget;
 }
 
 /** Who is calling, for one upstream call. */
@@ -158,91 +169,65 @@ export class HttpRocketChatClient implements RocketChatClient {
   }
 
   getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
-    const { credentials, clientIp, requestId } = options;
-    const bucket = rateLimitBucket(options);
-    const wait = this.#rateLimits.retryAfter(bucket);
-    if (wait !== undefined) return Promise.reject(rateLimitedLocally(wait));
-
     const path = this.#visitorsInfoPath + encodeURIComponent(id);
-    const headers = callHeaders(credentials, requestId, clientIp);
-    const interpret = (answer: UpstreamAnswer): WireVisitor => {
-      this.#rateLimits.observe(bucket, answer.headers);
-      try {
-        const visitor = parseVisitorsInfo(answer.status, answer.headers, answer.body, this.#maxJsonDepth);
-        // Someone else's visitor (a proxy's cache keyed without the query, a mix-up upstream) must
-        // not be served, nor cached, as this one; the reason never names the other id.
-        if (visitor._id !== id) throw badResponse(answer.status, 'visitor._id is not the id asked for');
-        recordWireSize(visitor, answer.bytes);
-        return visitor;
-      } catch (err) {
-        if (err instanceof GatewayError && err.code === 'RATE_LIMITED') {
-          this.#rateLimits.remember(bucket, err.retryAfter ?? 0);
-        }
-        throw err;
-      }
-    };
-    // The in-flight key never leaves this process and lives only while the call does, so it may hold
-    // the token itself: tokens are visible ASCII (context.ts), so the newlines keep the parts apart.
-    const key = `${credentials.userId}\n${credentials.authToken}\n${id}`;
-    return this.#inflight.run(key, options.cancellation, (shared) =>
-      this.#policy.execute((attempt) => {
-        this.#rateLimits.spend(bucket);
-        return this.#get(path, headers, attempt, interpret);
-      }, shared),
-    );
+    return this.#call(rateLimitBucket(options), id, path, options, this.#inflight, (answer) => {
+      const visitor = parseVisitorsInfo(answer.status, answer.headers, answer.body, this.#maxJsonDepth);
+      // Someone else's visitor (a proxy's cache keyed without the query, a mix-up upstream) must
+      // not be served, nor cached, as this one; the reason never names the other id.
+      if (visitor._id !== id) throw badResponse(answer.status, 'visitor._id is not the id asked for');
+      recordWireSize(visitor, answer.bytes);
+      return visitor;
+    });
   }
 
   getDepartments(ids: readonly string[], options: CallOptions): Promise<WireDepartment[]> {
     if (ids.length === 0) return Promise.resolve([]);
     if (ids.length > DEPARTMENTS_PER_CALL) return Promise.reject(new RangeError(`at most ${DEPARTMENTS_PER_CALL} departments per call`));
-    const { credentials, clientIp, requestId } = options;
-    // Rocket.Chat counts each route pattern on its own.
-    const bucket = `${DEPARTMENT_LIST_PATH}|${rateLimitBucket(options)}`;
-    const wait = this.#rateLimits.retryAfter(bucket);
-    if (wait !== undefined) return Promise.reject(rateLimitedLocally(wait));
     // `ids[]=` even for one id: a lone `ids=X` reaches the handler as a string and is refused.
     const sorted = [...ids].sort();
     const path = this.#departmentListPath + sorted.map((id) => `ids[]=${encodeURIComponent(id)}`).join('&');
-    const headers = callHeaders(credentials, requestId, clientIp);
-    const interpret = (answer: UpstreamAnswer): WireDepartment[] => {
-      this.#rateLimits.observe(bucket, answer.headers);
-      try {
-        return parseDepartmentList(answer.status, answer.headers, answer.body);
-      } catch (err) {
-        if (err instanceof GatewayError && err.code === 'RATE_LIMITED') this.#rateLimits.remember(bucket, err.retryAfter ?? 0);
-        throw err;
-      }
-    };
-    const key = `${credentials.userId}\n${credentials.authToken}\n${sorted.join(',')}`;
-    return this.#inflightDepartments.run(key, options.cancellation, (shared) =>
-      this.#policy.execute((attempt) => {
-        this.#rateLimits.spend(bucket);
-        return this.#get(path, headers, attempt, interpret);
-      }, shared),
+    // Rocket.Chat counts each route pattern on its own.
+    const bucket = `${DEPARTMENT_LIST_PATH}|${rateLimitBucket(options)}`;
+    return this.#call(bucket, sorted.join(','), path, options, this.#inflightDepartments, (answer) =>
+      parseDepartmentList(answer.status, answer.headers, answer.body),
     );
   }
 
   getUser(idOrUsername: string, options: CallOptions): Promise<WireUser> {
-    const { credentials, clientIp, requestId } = options;
+    const path = this.#usersInfoPath + encodeURIComponent(idOrUsername);
     const bucket = `${USERS_INFO_PATH}|${rateLimitBucket(options)}`;
+    return this.#call(bucket, idOrUsername, path, options, this.#inflightUsers, (answer) => {
+      const user = parseUsersInfo(answer.status, answer.headers, answer.body);
+      // users.info matches the key against `_id` or `username`; any other user is not this one.
+      if (user._id !== idOrUsername && user.username !== idOrUsername) throw badResponse(answer.status, 'user is not the one asked for');
+      return user;
+    });
+  }
+
+  /**
+   * One call of one route for one caller: refused at once while the route's rate-limit window is
+   * known to be spent, shared with the same caller's identical call in flight, run through the
+   * resilience policy, and its answer read for the window and turned by `parse` into a value or a
+   * catalogue error.
+   */
+  #call<T>(bucket: string, key: string, path: string, options: CallOptions, inflight: Coalescer<T>, parse: (answer: UpstreamAnswer) => T): Promise<T> {
     const wait = this.#rateLimits.retryAfter(bucket);
     if (wait !== undefined) return Promise.reject(rateLimitedLocally(wait));
-    const path = this.#usersInfoPath + encodeURIComponent(idOrUsername);
+    const { credentials, clientIp, requestId } = options;
     const headers = callHeaders(credentials, requestId, clientIp);
-    const interpret = (answer: UpstreamAnswer): WireUser => {
+    const interpret = (answer: UpstreamAnswer): T => {
       this.#rateLimits.observe(bucket, answer.headers);
       try {
-        const user = parseUsersInfo(answer.status, answer.headers, answer.body);
-        // users.info matches the key against `_id` or `username`; any other user is not this one.
-        if (user._id !== idOrUsername && user.username !== idOrUsername) throw badResponse(answer.status, 'user is not the one asked for');
-        return user;
+        return parse(answer);
       } catch (err) {
         if (err instanceof GatewayError && err.code === 'RATE_LIMITED') this.#rateLimits.remember(bucket, err.retryAfter ?? 0);
         throw err;
       }
     };
-    const key = `${credentials.userId}\n${credentials.authToken}\n${idOrUsername}`;
-    return this.#inflightUsers.run(key, options.cancellation, (shared) =>
+    // The in-flight key never leaves this process and lives only while the call does, so it may hold
+    // the token itself: tokens are visible ASCII (context.ts), so the newlines keep the parts apart.
+    const inflightKey = `${credentials.userId}\n${credentials.authToken}\n${key}`;
+    return inflight.run(inflightKey, options.cancellation, (shared) =>
       this.#policy.execute((attempt) => {
         this.#rateLimits.spend(bucket);
         return this.#get(path, headers, attempt, interpret);
