@@ -5,6 +5,8 @@ import type { Credentials, RocketChatClient } from './rocketchat/client.js';
 import { VisitorsAPI } from './rocketchat/VisitorsAPI.js';
 import { DepartmentsAPI } from './rocketchat/DepartmentsAPI.js';
 import { UsersAPI } from './rocketchat/UsersAPI.js';
+import { ChatsAPI } from './rocketchat/ChatsAPI.js';
+import { SearchAPI } from './rocketchat/SearchAPI.js';
 import { CallBudget } from './rocketchat/callBudget.js';
 import type { Cancellation } from './rocketchat/cancellation.js';
 
@@ -13,6 +15,8 @@ export interface GatewayContext {
   visitors: VisitorsAPI;
   departments: DepartmentsAPI;
   users: UsersAPI;
+  chats: ChatsAPI;
+  search: SearchAPI;
   requestId: string;
   log: Logger;
   /** Whether a line at `level` would be written, asked without making the per-request logger. */
@@ -78,7 +82,7 @@ class RequestContext implements GatewayContext {
   private lazyLog: Logger | undefined;
   // Apollo's clone of the context copies this holder, not its contents, so the loader made on first
   // use through either object is the operation's one loader.
-  private readonly lazy: { departments?: DepartmentsAPI; users?: UsersAPI } = {};
+  private readonly lazy: { departments?: DepartmentsAPI; users?: UsersAPI; chats?: ChatsAPI; search?: SearchAPI } = {};
 
   constructor(deps: ContextDeps, call: IncomingCall) {
     this.deps = deps;
@@ -109,6 +113,16 @@ class RequestContext implements GatewayContext {
   /** Made on first use, as departments. */
   get users(): UsersAPI {
     return (this.lazy.users ??= new UsersAPI(this.loaderOptions()));
+  }
+
+  /** Made on first use, as departments. */
+  get chats(): ChatsAPI {
+    return (this.lazy.chats ??= new ChatsAPI(this.loaderOptions()));
+  }
+
+  /** Made on first use, as departments. */
+  get search(): SearchAPI {
+    return (this.lazy.search ??= new SearchAPI(this.loaderOptions()));
   }
 
   private loaderOptions() {

@@ -140,6 +140,8 @@ export interface RouteFacts {
   permission: string | undefined;
   /** The 400 `error` that means "no such record", and the message NOT_FOUND then carries. */
   notFound?: { error: string; message: string };
+  /** Further 400 `error` strings that mean the caller may not read this (FORBIDDEN). */
+  forbidden?: readonly string[];
   /**
    * Whether its parameters come from the caller (a visitor id typed into a query): then Rocket.Chat
    * refusing them is the caller's BAD_USER_INPUT; parameters the gateway builds itself are its own fault.
@@ -173,7 +175,9 @@ export function errorFromResponse(
       if (!route.callerParams) return new GatewayError("Rocket.Chat rejected the gateway's request parameters.", 'UPSTREAM_ERROR', { upstream });
       return new GatewayError('Rocket.Chat rejected the request parameters.', 'BAD_USER_INPUT', { upstream });
     }
-    if (error === 'error-not-authorized' || error?.startsWith(PERMISSION_REFUSAL)) return forbidden(upstream, route);
+    if (error === 'error-not-authorized' || error?.startsWith(PERMISSION_REFUSAL) || (error !== null && route.forbidden?.includes(error))) {
+      return forbidden(upstream, route);
+    }
     return new GatewayError(`Rocket.Chat answered 400.`, 'UPSTREAM_ERROR', { upstream });
   }
   if (status === 401) {

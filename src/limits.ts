@@ -19,6 +19,9 @@ import {
 import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
 import { GatewayError, overBudget } from './errors.js';
+import { DEFAULT_CHATS_PER_PAGE, MAX_CHATS_PER_PAGE } from './rocketchat/ChatsAPI.js';
+import { DEFAULT_SEARCH_PER_PAGE, MAX_SEARCH_PER_PAGE } from './rocketchat/SearchAPI.js';
+import { DEPARTMENTS_PER_CALL } from './rocketchat/client.js';
 
 /**
  * Operation limits, enforced while validating, before anything executes: a refused operation
@@ -130,8 +133,7 @@ const UPSTREAM_FIELDS: Readonly<Record<string, { argument: string; list: boolean
   department: { argument: 'id', list: false, route: 'departments' },
 });
 
-/** Departments go DEPARTMENTS_PER_CALL to a call (rocketchat/client.ts). */
-const DEPARTMENTS_PER_CALL = 20;
+
 
 /** One argument that names visitor ids, as written in the document. */
 export interface IdsSource {
@@ -147,6 +149,12 @@ export interface OperationDemand {
   sources: readonly IdsSource[];
   /** `Visitor.department` is selected: each visitor may add a department to load. */
   visitorDepartments: boolean;
+  /** `Visitor.chats` fields: each costs one call per visitor. */
+  chatPages: number;
+  /** Departments the chats of one visitor may name (page sizes, where the chats' department is selected). */
+  chatDepartments: number;
+  /** `searchVisitors` pages and the visitors their hits may load, whatever the variables. */
+  searchCalls: number;
   /** Variable defaults, which stand in for variables the request leaves out. */
   defaults: ReadonlyMap<string, ValueNode>;
 }
@@ -161,28 +169,60 @@ export function operationDemand(document: DocumentNode, operation: OperationDefi
   const walked = new Set<string>();
   const sources: IdsSource[] = [];
   let visitorDepartments = false;
-  const walk = (set: SelectionSetNode) => {
+  let chatPages = 0;
+  let chatDepartments = 0;
+  let searchCalls = 0;
+  // Where a selection sits decides what its `department` costs; only these types matter here.
+  const walk = (set: SelectionSetNode, scope: Scope, pageSize: number) => {
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
-        const upstream = UPSTREAM_FIELDS[sel.name.value];
+        const name = sel.name.value;
+        const upstream = scope === 'Query' ? UPSTREAM_FIELDS[name] : undefined;
         const argument = upstream && sel.arguments?.find((a) => a.name.value === upstream.argument);
-        if (argument) sources.push({ argument, list: upstream.list, route: upstream.route });
-        // `department` without its argument is the visitor's own (the root field requires `id`).
-        else if (upstream?.route === 'departments') visitorDepartments = true;
-        if (sel.selectionSet) walk(sel.selectionSet);
+        if (argument && upstream) sources.push({ argument, list: upstream.list, route: upstream.route });
+        if (name === 'department' && scope === 'Visitor') visitorDepartments = true;
+        if (name === 'department' && scope === 'Chat') chatDepartments += pageSize;
+        let inner: Scope = 'other';
+        let size = pageSize;
+        if (scope === 'Query' && name === 'searchVisitors') {
+          // One call for the page, and up to one per hit when the query asks more than a hit carries.
+          searchCalls += 1 + pageSizeOf(sel.arguments?.find((a) => a.name.value === 'first')?.value, DEFAULT_SEARCH_PER_PAGE, MAX_SEARCH_PER_PAGE);
+        }
+        if (scope === 'Query' && (name === 'visitor' || name === 'visitors')) inner = 'Visitor';
+        else if (scope === 'Visitor' && name === 'chats') {
+          chatPages++;
+          inner = 'ChatConnection';
+          size = pageSizeOf(sel.arguments?.find((a) => a.name.value === 'first')?.value, DEFAULT_CHATS_PER_PAGE, MAX_CHATS_PER_PAGE);
+        } else if (scope === 'ChatConnection' && name === 'edges') inner = 'ChatEdge';
+        else if (scope === 'ChatEdge' && name === 'node') inner = 'Chat';
+        if (sel.selectionSet) walk(sel.selectionSet, inner, size);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-        walk(sel.selectionSet);
+        walk(sel.selectionSet, sel.typeCondition ? scopeOf(sel.typeCondition.name.value) : scope, pageSize);
       } else if (!walked.has(sel.name.value)) {
         walked.add(sel.name.value);
         const fragment = fragments.get(sel.name.value);
-        if (fragment) walk(fragment.selectionSet);
+        if (fragment) walk(fragment.selectionSet, scopeOf(fragment.typeCondition.name.value), pageSize);
       }
     }
   };
-  walk(operation.selectionSet);
+  walk(operation.selectionSet, 'Query', 0);
   const defaults = new Map<string, ValueNode>();
   for (const def of operation.variableDefinitions ?? []) if (def.defaultValue) defaults.set(def.variable.name.value, def.defaultValue);
-  return { sources, visitorDepartments, defaults };
+  return { sources, visitorDepartments, chatPages, chatDepartments, searchCalls, defaults };
+}
+
+type Scope = 'Query' | 'Visitor' | 'ChatConnection' | 'ChatEdge' | 'Chat' | 'other';
+
+function scopeOf(typeName: string): Scope {
+  return typeName === 'Query' || typeName === 'Visitor' || typeName === 'ChatConnection' || typeName === 'ChatEdge' || typeName === 'Chat'
+    ? typeName
+    : 'other';
+}
+
+/** A page's size as written, or the most a page may hold when it comes from a variable. */
+function pageSizeOf(value: ValueNode | undefined, defaultSize: number, max: number): number {
+  if (value?.kind === Kind.INT) return Math.min(Number(value.value), max);
+  return value === undefined ? defaultSize : max;
 }
 
 /** The limits an operation is held to once its variables are known. */
@@ -202,12 +242,17 @@ export function checkDemand(
   variables: Record<string, unknown> | null | undefined,
   limits: DemandLimits,
 ): { calls: number } | { refusal: GatewayError } {
-  if (demand.sources.length === 0) return { calls: 0 };
+  if (demand.sources.length === 0) {
+    const calls = demand.searchCalls;
+    return calls > limits.maxUpstreamCalls ? { refusal: overBudget(calls, limits.maxUpstreamCalls) } : { calls };
+  }
   // Most operations name one visitor: nothing to tell apart, so no set to build per request.
   const only = demand.sources.length === 1 ? demand.sources[0]! : undefined;
   if (only && !only.list && only.argument.value.kind !== Kind.LIST) {
     const named = Math.min(1, collectIds(only.argument.value, variables, demand.defaults, undefined));
-    const calls = named + (named && only.route === 'visitors' && demand.visitorDepartments ? 1 : 0);
+    const visitors = only.route === 'visitors' ? named : 0;
+    const departments = (only.route === 'departments' ? named : 0) + visitors * ((demand.visitorDepartments ? 1 : 0) + demand.chatDepartments);
+    const calls = visitors * (1 + demand.chatPages) + Math.ceil(departments / DEPARTMENTS_PER_CALL) + demand.searchCalls;
     return calls > limits.maxUpstreamCalls ? { refusal: overBudget(calls, limits.maxUpstreamCalls) } : { calls };
   }
   const ids = new Set<string>();
@@ -223,9 +268,10 @@ export function checkDemand(
       };
     }
   }
-  // Each visitor names at most one department, which may be one no other visitor names.
-  const departments = departmentIds.size + (demand.visitorDepartments ? ids.size : 0);
-  const calls = ids.size + Math.ceil(departments / DEPARTMENTS_PER_CALL);
+  // Each visitor names at most one department, and each of its chats one more, which may be ones
+  // no other visitor names.
+  const departments = departmentIds.size + ids.size * ((demand.visitorDepartments ? 1 : 0) + demand.chatDepartments);
+  const calls = ids.size * (1 + demand.chatPages) + Math.ceil(departments / DEPARTMENTS_PER_CALL) + demand.searchCalls;
   if (calls > limits.maxUpstreamCalls) return { refusal: overBudget(calls, limits.maxUpstreamCalls) };
   return { calls };
 }

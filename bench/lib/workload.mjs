@@ -56,7 +56,7 @@ export function poolVisitors(size) {
 }
 
 /** Types the gateway loads from routes other than visitors.info. */
-const OTHER_ROUTES = new Set(['Department', 'Agent']);
+const OTHER_ROUTES = new Set(['Department', 'Agent', 'ChatConnection']);
 
 /**
  * A selection of every field of `typeName`, nested object types included, generated from the SDL

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { CallOptions, Credentials, RocketChatClient } from '../rocketchat/client.js';
-import type { ServerInfoResponse, WireDepartment, WireUser, WireVisitor } from '../rocketchat/models.js';
+import type { ChatHistoryResponse, ServerInfoResponse, VisitorSearchResponse, WireDepartment, WireUser, WireVisitor } from '../rocketchat/models.js';
 import type { CacheStore, VisitorEntry } from './store.js';
 
 /** Names a caller in the shared store: the user id and a hash of the token, never the token. */
@@ -115,6 +115,16 @@ export class CachingRocketChatClient implements RocketChatClient {
   /** Users go to Rocket.Chat every time too, for the same reason as departments. */
   getUser(idOrUsername: string, options: CallOptions): Promise<WireUser> {
     return this.#inner.getUser(idOrUsername, options);
+  }
+
+  /** Chat history goes to Rocket.Chat every time: a console pages through it, and it changes while chats run. */
+  getChatHistory(roomId: string, visitorId: string, page: { offset: number; count: number }, options: CallOptions): Promise<ChatHistoryResponse> {
+    return this.#inner.getChatHistory(roomId, visitorId, page, options);
+  }
+
+  /** Searches go to Rocket.Chat every time: their answers depend on the term and change as visitors come. */
+  searchVisitors(term: string, page: { offset: number; count: number }, options: CallOptions): Promise<VisitorSearchResponse> {
+    return this.#inner.searchVisitors(term, page, options);
   }
 
   avatarUrl(username: string, etag: string | undefined): string {

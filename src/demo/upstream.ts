@@ -1,14 +1,15 @@
 /**
- * A Rocket.Chat-compatible stand-in for `visitors.info`, `department.listByIds` and `users.info`,
- * so the gateway can be demoed, tested and benchmarked without a real server. Status codes, bodies
- * and check order follow shared/upstream/BEHAVIOR.md and NEIGHBOURS.md; anything not listed there is
- * kept minimal on purpose.
+ * A Rocket.Chat-compatible stand-in for `visitors.info`, `department.listByIds`, `users.info`,
+ * `visitors.chatHistory` and `visitors.search`, so the gateway can be demoed, tested and benchmarked
+ * without a real server. Status codes, bodies and check order follow shared/upstream/BEHAVIOR.md
+ * and NEIGHBOURS.md; anything not listed there is kept minimal on purpose.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WireDepartment, WireVisitor } from '../rocketchat/models.js';
 import { DEMO_DEPARTMENTS } from './departments.js';
 import { DEMO_USER_RECORDS, userAsSeenBy } from './users.js';
+import { DEMO_CHATS, type DemoChat } from './chats.js';
 import { DEMO_CREDENTIALS, DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS } from './visitors.js';
 
 export interface DemoUpstreamOptions {
@@ -22,6 +23,7 @@ export interface DemoUpstreamOptions {
   record?: boolean;
   visitors?: readonly WireVisitor[];
   departments?: readonly WireDepartment[];
+  chats?: readonly DemoChat[];
 }
 
 export interface RecordedRequest {
@@ -47,6 +49,9 @@ const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
 const INFO_PATH = '/api/info';
 const DEPARTMENT_LIST_PATH = '/api/v1/livechat/department.listByIds';
 const USERS_INFO_PATH = '/api/v1/users.info';
+const CHAT_HISTORY_PREFIX = '/api/v1/livechat/visitors.chatHistory/room/';
+const VISITORS_SEARCH_PATH = '/api/v1/livechat/visitors.search';
+const CHAT_HISTORY_ROUTE = /^\/api\/v1\/livechat\/visitors\.chatHistory\/room\/([^/]+)\/visitor\/([^/]+)$/;
 const VIEW_L_ROOM = 'view-l-room';
 const VIEW_DEPARTMENTS = 'view-livechat-departments';
 /** Rocket.Chat refuses longer query-string arrays (NEIGHBOURS.md). */
@@ -69,6 +74,11 @@ const IDS_REQUIRED_BODY = Buffer.from('{"success":false,"error":"The \'ids\' par
 const IDS_NOT_ARRAY_BODY = Buffer.from('{"success":false,"error":"The \'ids\' param must be an array"}');
 const INVALID_QUERY_BODY = Buffer.from('{"success":false,"error":"Invalid query parameters"}');
 const USER_NOT_FOUND_BODY = Buffer.from('{"success":false,"error":"User not found."}');
+const INVALID_ROOM_BODY = Buffer.from('{"success":false,"error":"invalid-room"}');
+const MISSING_TERM_BODY = Buffer.from('{"success":false,"error":"must have required property \'term\' [invalid-params]","errorType":"invalid-params"}');
+const CHAT_HISTORY_PARAMS_BODY = Buffer.from(
+  '{"success":false,"error":"must NOT have additional properties [invalid-params]","errorType":"invalid-params"}',
+);
 const USERS_INFO_PARAMS_BODY = Buffer.from(
   '{"success":false,"error":"must match exactly one schema in oneOf [invalid-params]","errorType":"invalid-params"}',
 );
@@ -147,6 +157,8 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
   }
 
   const departments = options.departments ?? DEMO_DEPARTMENTS;
+  const chats = options.chats ?? DEMO_CHATS;
+  const searchable = options.visitors ?? DEMO_VISITORS;
   let calls = 0;
   const requests: RecordedRequest[] = [];
   const windows = new Map<string, RateWindow>();
@@ -280,6 +292,75 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
     send(res, 200, body, limitHeaders);
   }
 
+  /**
+   * `visitors.chatHistory/room/:roomId/visitor/:visitorId`: the room is an access check only (any
+   * livechat room; `invalid-room` otherwise); only offset, count and sort; newest first; count
+   * capped at 100.
+   */
+  function handleChatHistory(req: IncomingMessage, res: ServerResponse, roomId: string, visitorId: string, query: URLSearchParams): void {
+    const user = authenticated(req);
+    if (user === undefined) return send(res, 401, UNAUTHORIZED_BODY);
+    let limitHeaders: Record<string, string> | undefined;
+    if (rateLimit) {
+      const headers = applyRateLimit(req, res, rateLimit, CHAT_HISTORY_PREFIX);
+      if (headers === null) return;
+      limitHeaders = headers;
+    }
+    if ([...query.keys()].some((k) => !['offset', 'count', 'sort'].includes(k))) return send(res, 400, CHAT_HISTORY_PARAMS_BODY, limitHeaders);
+    if (!user.permissions.has(VIEW_L_ROOM)) return send(res, 403, FORBIDDEN_BODY, limitHeaders);
+    if (!chats.some((c) => c._id === roomId && c.t === 'l')) return send(res, 400, INVALID_ROOM_BODY, limitHeaders);
+    const offset = Math.max(0, Number(query.get('offset') ?? 0) || 0);
+    const count = Math.min(100, Math.max(0, Number(query.get('count') ?? 50) || 0));
+    const history = chats.filter((c) => c.v._id === visitorId).sort((a, b) => (b.ts ?? '').localeCompare(a.ts ?? ''));
+    const page = history.slice(offset, offset + count);
+    const body = Buffer.from(JSON.stringify({ history: page, count: page.length, offset, total: history.length, success: true }));
+    send(res, 200, body, limitHeaders);
+  }
+
+  /**
+   * `visitors.search`: only term, offset, count and sort; equality on an e-mail address or a phone
+   * number, a case-insensitive substring of the name or username; disabled visitors left out;
+   * newest first; only the seven search fields come back.
+   */
+  function handleVisitorsSearch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+    const user = authenticated(req);
+    if (user === undefined) return send(res, 401, UNAUTHORIZED_BODY);
+    let limitHeaders: Record<string, string> | undefined;
+    if (rateLimit) {
+      const headers = applyRateLimit(req, res, rateLimit, VISITORS_SEARCH_PATH);
+      if (headers === null) return;
+      limitHeaders = headers;
+    }
+    if ([...query.keys()].some((k) => !['term', 'offset', 'count', 'sort'].includes(k))) return send(res, 400, CHAT_HISTORY_PARAMS_BODY, limitHeaders);
+    const term = query.get('term');
+    if (!term) return send(res, 400, MISSING_TERM_BODY, limitHeaders);
+    if (!user.permissions.has(VIEW_L_ROOM)) return send(res, 403, FORBIDDEN_BODY, limitHeaders);
+    const lower = term.toLowerCase();
+    const matches = searchable
+      .filter(
+        (v) =>
+          !v.disabled &&
+          ((v.visitorEmails ?? []).some((e) => e.address === term) ||
+            (v.phone ?? []).some((p) => p.phoneNumber === term) ||
+            (v.name ?? '').toLowerCase().includes(lower) ||
+            (v.username ?? '').toLowerCase().includes(lower)),
+      )
+      .sort((a, b) => (b.ts ?? '').localeCompare(a.ts ?? ''));
+    const offset = Math.max(0, Number(query.get('offset') ?? 0) || 0);
+    const count = Math.min(100, Math.max(0, Number(query.get('count') ?? 50) || 0));
+    const page = matches.slice(offset, offset + count).map(({ _id, username, name, phone, livechatData, visitorEmails, lastChat }) => ({
+      _id,
+      username,
+      name,
+      phone,
+      livechatData,
+      visitorEmails,
+      lastChat,
+    }));
+    const body = Buffer.from(JSON.stringify({ visitors: page, count: page.length, offset, total: matches.length, success: true }));
+    send(res, 200, body, limitHeaders);
+  }
+
   const server = createServer((req, res) => {
     calls += 1;
     const rawUrl = req.url ?? '/';
@@ -316,6 +397,25 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
         return;
       }
       handleUsersInfo(req, res, query);
+      return;
+    }
+
+    const chatHistory = path.startsWith(CHAT_HISTORY_PREFIX) ? CHAT_HISTORY_ROUTE.exec(path) : null;
+    if (chatHistory) {
+      if (method !== 'GET') {
+        send(res, 405, METHOD_NOT_ALLOWED_BODY, { Allow: 'GET' });
+        return;
+      }
+      handleChatHistory(req, res, decodeURIComponent(chatHistory[1]!), decodeURIComponent(chatHistory[2]!), query);
+      return;
+    }
+
+    if (path === VISITORS_SEARCH_PATH) {
+      if (method !== 'GET') {
+        send(res, 405, METHOD_NOT_ALLOWED_BODY, { Allow: 'GET' });
+        return;
+      }
+      handleVisitorsSearch(req, res, query);
       return;
     }
 

@@ -4,4 +4,5 @@ export const Query: QueryResolvers = {
   visitor: (_root, { id }, { visitors }) => visitors.load(id),
   visitors: (_root, { ids }, { visitors }) => visitors.loadMany(ids),
   department: (_root, { id }, { departments }) => departments.load(id),
+  searchVisitors: (_root, { term, first, after }, { search }) => search.page(term, first, after),
 };

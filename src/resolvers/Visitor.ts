@@ -15,6 +15,7 @@ export const Visitor: VisitorResolvers = {
   updatedAt: (v) => v._updatedAt ?? null,
   departmentId: (v) => v.department ?? null,
   department: (v, _args, { departments }) => (v.department ? departments.load(v.department) : null),
+  chats: (v, { first, after }, { chats }) => chats.page(v, first, after),
   phones: (v) => v.phone ?? [],
   emails: (v) => v.visitorEmails ?? [],
   customFields: (v) => v.livechatData ?? null,

@@ -13,10 +13,10 @@ import { statusClass } from '../metrics.js';
 import type { CallBudget } from './callBudget.js';
 import { Cancellation } from './cancellation.js';
 import { Coalescer } from './coalesce.js';
-import type { ServerInfoResponse, WireDepartment, WireErrorBody, WireUser, WireVisitor } from './models.js';
+import type { ChatHistoryResponse, ServerInfoResponse, VisitorSearchResponse, WireDepartment, WireErrorBody, WireUser, WireVisitor } from './models.js';
 import { RateLimitMemory } from './rateLimits.js';
 import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from './resilience.js';
-import { DEFAULT_MAX_JSON_DEPTH, parseDepartmentList, parseUsersInfo, parseVisitorsInfo } from './validate.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseChatHistory, parseDepartmentList, parseUsersInfo, parseVisitorSearch, parseVisitorsInfo } from './validate.js';
 import { recordWireSize } from './wireSize.js';
 
 /** A caller's Rocket.Chat credentials, exactly as the caller sent them. */
@@ -56,6 +56,13 @@ export interface RocketChatClient {
   getDepartments(ids: readonly string[], options: CallOptions): Promise<WireDepartment[]>;
   /** One user (`users.info?userId=`, which matches a username too); NOT_FOUND when there is none. */
   getUser(idOrUsername: string, options: CallOptions): Promise<WireUser>;
+  /**
+   * One page of a visitor's livechat rooms, newest first (`visitors.chatHistory`); `roomId` is
+   * any room of the visitor's the caller can see, checked by Rocket.Chat for access.
+   */
+  getChatHistory(roomId: string, visitorId: string, page: { offset: number; count: number }, options: CallOptions): Promise<ChatHistoryResponse>;
+  /** One page of visitors matching `term` (`visitors.search`), newest first; hits carry seven fields. */
+  searchVisitors(term: string, page: { offset: number; count: number }, options: CallOptions): Promise<VisitorSearchResponse>;
   /** Where Rocket.Chat serves a user's avatar (`/avatar/{username}`, `?etag=` when known). */
   avatarUrl(username: string, etag: string | undefined): string;
   /**
@@ -89,6 +96,8 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 const VISITORS_INFO_PATH = '/api/v1/livechat/visitors.info';
 const DEPARTMENT_LIST_PATH = '/api/v1/livechat/department.listByIds';
 const USERS_INFO_PATH = '/api/v1/users.info';
+const CHAT_HISTORY_PATH = '/api/v1/livechat/visitors.chatHistory';
+const VISITORS_SEARCH_PATH = '/api/v1/livechat/visitors.search';
 /**
  * Servers before early 2026 silently turned a query-string array of more than 20 items into an
  * object (NEIGHBOURS.md), so no call names more.
@@ -121,6 +130,8 @@ export class HttpRocketChatClient implements RocketChatClient {
   readonly #inflight = new Coalescer<WireVisitor>();
   readonly #inflightDepartments = new Coalescer<WireDepartment[]>();
   readonly #inflightUsers = new Coalescer<WireUser>();
+  readonly #inflightChats = new Coalescer<ChatHistoryResponse>();
+  readonly #inflightSearches = new Coalescer<VisitorSearchResponse>();
   readonly #departmentListPath: string;
   readonly #usersInfoPath: string;
   readonly #avatarBase: string;
@@ -202,6 +213,25 @@ export class HttpRocketChatClient implements RocketChatClient {
       if (user._id !== idOrUsername && user.username !== idOrUsername) throw badResponse(answer.status, 'user is not the one asked for');
       return user;
     });
+  }
+
+  getChatHistory(roomId: string, visitorId: string, page: { offset: number; count: number }, options: CallOptions): Promise<ChatHistoryResponse> {
+    const path =
+      `${this.#pathPrefix}${CHAT_HISTORY_PATH}/room/${encodeURIComponent(roomId)}/visitor/${encodeURIComponent(visitorId)}` +
+      `?offset=${page.offset}&count=${page.count}`;
+    // Rocket.Chat's limiter counts the route pattern, not each room and visitor.
+    const bucket = `${CHAT_HISTORY_PATH}|${rateLimitBucket(options)}`;
+    return this.#call(bucket, `${roomId}\n${visitorId}\n${page.offset}\n${page.count}`, path, options, this.#inflightChats, (answer) =>
+      parseChatHistory(answer.status, answer.headers, answer.body),
+    );
+  }
+
+  searchVisitors(term: string, page: { offset: number; count: number }, options: CallOptions): Promise<VisitorSearchResponse> {
+    const path = `${this.#pathPrefix}${VISITORS_SEARCH_PATH}?term=${encodeURIComponent(term)}&offset=${page.offset}&count=${page.count}`;
+    const bucket = `${VISITORS_SEARCH_PATH}|${rateLimitBucket(options)}`;
+    return this.#call(bucket, `${page.offset}\n${page.count}\n${term}`, path, options, this.#inflightSearches, (answer) =>
+      parseVisitorSearch(answer.status, answer.headers, answer.body, this.#maxJsonDepth),
+    );
   }
 
   /**

@@ -136,3 +136,54 @@ export interface UsersInfoResponse {
   user: WireUser;
   success: true;
 }
+
+/**
+ * A livechat room as `visitors.chatHistory` answers it (`IOmnichannelRoom`, NEIGHBOURS.md): only the
+ * fields the schema exposes are typed and checked.
+ */
+export interface WireChat {
+  _id: string;
+  /** `l` for a livechat room. */
+  t?: string;
+  fname?: string;
+  /** Opened at. */
+  ts?: string;
+  _updatedAt?: string;
+  /** Message count. */
+  msgs?: number;
+  /** Last message at. */
+  lm?: string;
+  departmentId?: string;
+  servedBy?: { _id: string; username?: string; ts?: string };
+  tags?: string[];
+  /** True while open; absent once closed. */
+  open?: boolean;
+  closedAt?: string;
+  /** `user` or `visitor`. */
+  closer?: string;
+  source?: { type?: string; alias?: string };
+}
+
+/** `200 {"history": […], "count", "offset", "total", "success": true}`, newest first. */
+export interface ChatHistoryResponse {
+  history: WireChat[];
+  count: number;
+  offset: number;
+  total: number;
+  success: true;
+}
+
+/**
+ * A `visitors.search` hit: **only these fields** come back (NEIGHBOURS.md), with a visitor's wire
+ * names, so a hit is a partial visitor.
+ */
+export type WireSearchHit = Pick<WireVisitor, '_id' | 'username' | 'name' | 'phone' | 'livechatData' | 'visitorEmails' | 'lastChat'>;
+
+/** `200 {"visitors": […], "count", "offset", "total", "success": true}`, newest first. */
+export interface VisitorSearchResponse {
+  visitors: WireSearchHit[];
+  count: number;
+  offset: number;
+  total: number;
+  success: true;
+}

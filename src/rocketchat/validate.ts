@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type SchemaObject } from 'ajv';
 import { badResponse, errorFromResponse } from '../errors.js';
-import type { DepartmentListResponse, UsersInfoResponse, VisitorsInfoResponse, WireDepartment, WireErrorBody, WireUser, WireVisitor } from './models.js';
+import type { ChatHistoryResponse, VisitorSearchResponse, DepartmentListResponse, UsersInfoResponse, VisitorsInfoResponse, WireDepartment, WireErrorBody, WireUser, WireVisitor } from './models.js';
 
 /**
  * The shape check between Rocket.Chat and the resolvers: what passes here is safe to map field by
@@ -117,6 +117,44 @@ const USER = object(
   },
   ['_id'],
 );
+const CHAT = object(
+  {
+    _id: { type: 'string', minLength: 1 },
+    t: string,
+    fname: string,
+    ts: date,
+    _updatedAt: date,
+    msgs: { type: 'integer', minimum: 0, maximum: 2147483647 },
+    lm: date,
+    departmentId: string,
+    servedBy: object({ _id: string, username: string, ts: date }, ['_id']),
+    tags: arrayOf(string),
+    open: boolean,
+    closedAt: date,
+    closer: string,
+    source: object({ type: string, alias: string }),
+  },
+  ['_id'],
+);
+const count = { type: 'integer', minimum: 0 };
+const isChatHistory = ajv.compile<ChatHistoryResponse>(
+  object({ success: { const: true }, history: arrayOf(CHAT), count, offset: count, total: count }, ['success', 'history', 'total']),
+);
+const SEARCH_HIT = object(
+  {
+    _id: { type: 'string', minLength: 1 },
+    username: string,
+    name: string,
+    phone: { anyOf: [{ type: 'null' }, arrayOf(object({ phoneNumber: string }, ['phoneNumber']))] },
+    livechatData: record,
+    visitorEmails: arrayOf(email),
+    lastChat: object({ _id: string, ts: date }, ['_id']),
+  },
+  ['_id'],
+);
+const isVisitorSearch = ajv.compile<VisitorSearchResponse>(
+  object({ success: { const: true }, visitors: arrayOf(SEARCH_HIT), count, offset: count, total: count }, ['success', 'visitors', 'total']),
+);
 const isUsersInfo = ajv.compile<UsersInfoResponse>(object({ success: { const: true }, user: USER }, ['success', 'user']));
 
 /** MAX_JSON_DEPTH's default (config.ts), for callers that do not pass one. */
@@ -168,6 +206,45 @@ export function parseUsersInfo(status: number, headers: Record<string, string | 
   if (!isUsersInfo(body)) throw badResponse(status, shapeError(isUsersInfo.errors?.[0]));
   return body.user;
 }
+
+/**
+ * One page of visitors.search hits, or the catalogue error for it. A hit is a partial visitor, so
+ * its free-form values are bounded as a visitor's are.
+ */
+export function parseVisitorSearch(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  body: unknown,
+  maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
+): VisitorSearchResponse {
+  if (status !== 200) throw errorFromResponse(status, body as WireErrorBody | undefined, headers, SEARCH_ROUTE);
+  if (body && typeof body === 'object' && (body as WireErrorBody).success === false) throw errorFromResponse(200, body as WireErrorBody, headers, SEARCH_ROUTE);
+  if (!isVisitorSearch(body)) throw badResponse(status, shapeError(isVisitorSearch.errors?.[0]));
+  for (const [i, hit] of body.visitors.entries()) {
+    const tooDeep = freeFormTooDeep(hit, maxJsonDepth);
+    if (tooDeep !== undefined) throw badResponse(status, `visitors.${i}.${tooDeep} is nested deeper than ${maxJsonDepth}`);
+  }
+  return body;
+}
+
+/** The search term is the caller's, so Rocket.Chat refusing it is the caller's BAD_USER_INPUT. */
+const SEARCH_ROUTE = { permission: 'view-l-room', callerParams: true };
+
+/** One page of a visitor's chats from visitors.chatHistory, or the catalogue error for it. */
+export function parseChatHistory(status: number, headers: Record<string, string | string[] | undefined>, body: unknown): ChatHistoryResponse {
+  if (status !== 200) throw errorFromResponse(status, body as WireErrorBody | undefined, headers, CHAT_HISTORY_ROUTE);
+  if (body && typeof body === 'object' && (body as WireErrorBody).success === false) {
+    throw errorFromResponse(200, body as WireErrorBody, headers, CHAT_HISTORY_ROUTE);
+  }
+  if (!isChatHistory(body)) throw badResponse(status, shapeError(isChatHistory.errors?.[0]));
+  return body;
+}
+
+/**
+ * The room in the path is an access check: `invalid-room` (no such livechat room) and
+ * `error-not-allowed` (the caller cannot see it) both mean this caller may not read the history.
+ */
+const CHAT_HISTORY_ROUTE = { permission: 'view-l-room', callerParams: false, forbidden: ['invalid-room', 'error-not-allowed'] };
 
 /** Any logged-in user may call it; the user ids come from Rocket.Chat's own records. */
 const USERS_INFO_ROUTE = { permission: undefined, callerParams: false, notFound: { error: 'User not found.', message: 'User not found.' } };

@@ -65,6 +65,8 @@ describe('production mode', () => {
     const broken: RocketChatClient = {
       getDepartments: async () => [],
       getUser: async (id: string) => ({ _id: id }),
+      getChatHistory: async () => ({ history: [], count: 0, offset: 0, total: 0, success: true as const }),
+      searchVisitors: async () => ({ visitors: [], count: 0, offset: 0, total: 0, success: true as const }),
       avatarUrl: (username: string) => `http://rc.invalid/avatar/${username}`,
       async getVisitor() {
         throw new Error('database password is hunter2 at /srv/secret.js:42');

@@ -94,6 +94,8 @@ function fakeDeps(): { deps: ContextDeps; calls: RecordedCall[] } {
   const client: RocketChatClient = {
     getDepartments: async () => [],
     getUser: async (id: string) => ({ _id: id }),
+    getChatHistory: async () => ({ history: [], count: 0, offset: 0, total: 0, success: true as const }),
+    searchVisitors: async () => ({ visitors: [], count: 0, offset: 0, total: 0, success: true as const }),
     avatarUrl: (username: string) => `http://rc.invalid/avatar/${username}`,
     async getVisitor(id, options) {
       calls.push({ id, options });

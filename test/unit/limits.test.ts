@@ -348,6 +348,31 @@ describe('the upstream-call budget (operationDemand + checkDemand)', () => {
     expect(checkDemand(demandOf(`{ a: visitors(ids: [${ids(0, 100)}]) { department { name } } }`), {}, tight)).toEqual({ calls: 105 });
   });
 
+  it('counts a chats page as a call per visitor, and its chats\' departments by the page size', () => {
+    expect(checkDemand(demandOf('{ visitor(id: "x") { chats { totalCount } } }'), {}, LIMITS)).toEqual({ calls: 2 });
+    // 1 visitor + 2 pages + departments: 1 (the visitor's) + 10 (first page) + 5 (second) = 16 → 1 call.
+    const paged = demandOf(`{ visitor(id: "x") { department { name } a: chats { edges { node { department { name } } } } b: chats(first: 5) { edges { node { id } } } c: chats(first: 5) { edges { node { department { id } } } } } }`);
+    expect(paged).toMatchObject({ chatPages: 3, chatDepartments: 15, visitorDepartments: true });
+    expect(checkDemand(paged, {}, LIMITS)).toEqual({ calls: 5 });
+    // 100 visitors with a page of chats each: 200 calls, over the default budget.
+    const console100 = demandOf(`{ visitors(ids: [${ids(0, 100)}]) { chats(first: 1) { totalCount } } }`);
+    const checked = checkDemand(console100, {}, LIMITS);
+    expect('refusal' in checked && checked.refusal.extensions).toMatchObject({ code: 'UPSTREAM_BUDGET_EXCEEDED' });
+  });
+
+  it('reads the chats of a fragment on Chat in its own scope, and counts a page size from a variable as the most a page holds', () => {
+    const demand = demandOf(`query($n: Int) { visitor(id: "x") { chats(first: $n) { edges { node { ...C } } } } } fragment C on Chat { department { name } }`);
+    expect(demand).toMatchObject({ chatPages: 1, chatDepartments: 50, visitorDepartments: false });
+    expect(checkDemand(demand, {}, LIMITS)).toEqual({ calls: 2 + Math.ceil(50 / 20) });
+  });
+
+  it('counts a search as its page plus up to one visitor per hit', () => {
+    expect(checkDemand(demandOf('{ searchVisitors(term: "a") { totalCount } }'), {}, LIMITS)).toEqual({ calls: 21 });
+    expect(checkDemand(demandOf('query($n: Int) { s: searchVisitors(term: "a", first: $n) { totalCount } visitor(id: "x") { id } }'), {}, LIMITS)).toEqual({ calls: 52 });
+    const three = demandOf('{ a: searchVisitors(term: "a", first: 50) { totalCount } b: searchVisitors(term: "b", first: 50) { totalCount } c: searchVisitors(term: "c", first: 50) { totalCount } }');
+    expect('refusal' in checkDemand(three, {}, LIMITS)).toBe(true);
+  });
+
   it('an operation without upstream fields costs nothing', () => {
     expect(checkDemand(demandOf('{ __typename }'), {}, LIMITS)).toEqual({ calls: 0 });
   });

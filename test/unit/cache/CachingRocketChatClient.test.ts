@@ -35,6 +35,8 @@ function upstream(): RocketChatClient & { calls: number; answer: Answer; version
     version: 1,
     getDepartments: async () => [],
     getUser: async (id: string) => ({ _id: id }),
+    getChatHistory: async () => ({ history: [], count: 0, offset: 0, total: 0, success: true as const }),
+    searchVisitors: async () => ({ visitors: [], count: 0, offset: 0, total: 0, success: true as const }),
     avatarUrl: (username: string) => `http://rc.invalid/avatar/${username}`,
     async getVisitor(id: string): Promise<WireVisitor> {
       this.calls++;

@@ -180,6 +180,7 @@ describe('Visitor mapping: full visitor (every field set)', () => {
         'token',
         'departmentId',
         'department',
+        'chats',
         'phones',
         'emails',
         'lastChat',

@@ -26,6 +26,14 @@ class FakeClient implements RocketChatClient {
     return { _id: id };
   }
 
+  async getChatHistory() {
+    return { history: [], count: 0, offset: 0, total: 0, success: true as const };
+  }
+
+  async searchVisitors() {
+    return { visitors: [], count: 0, offset: 0, total: 0, success: true as const };
+  }
+
   avatarUrl(username: string): string {
     return `http://rc.invalid/avatar/${username}`;
   }
@@ -132,6 +140,8 @@ describe('DepartmentsAPI batches one tick into one call per 20 ids', () => {
       getVisitor: async (id) => ({ _id: id }),
       getDepartments: async () => [department('oThEr')],
       getUser: async (id: string) => ({ _id: id }),
+      getChatHistory: async () => ({ history: [], count: 0, offset: 0, total: 0, success: true as const }),
+      searchVisitors: async () => ({ visitors: [], count: 0, offset: 0, total: 0, success: true as const }),
       avatarUrl: (username: string) => `http://rc.invalid/avatar/${username}`,
       serverInfo: async () => ({ version: '8.4.1', success: true }),
       close: async () => {},

@@ -33,6 +33,14 @@ class FakeClient implements RocketChatClient {
     return answer;
   }
 
+  async getChatHistory() {
+    return { history: [], count: 0, offset: 0, total: 0, success: true as const };
+  }
+
+  async searchVisitors() {
+    return { visitors: [], count: 0, offset: 0, total: 0, success: true as const };
+  }
+
   avatarUrl(username: string, etag: string | undefined): string {
     this.avatarCalls.push([username, etag]);
     return `http://rc.invalid/avatar/${username}${etag ? `?etag=${etag}` : ''}`;

@@ -23,6 +23,8 @@ class FakeClient implements RocketChatClient {
 
   getDepartments = async () => [];
   getUser = async (id: string) => ({ _id: id });
+  getChatHistory = async () => ({ history: [], count: 0, offset: 0, total: 0, success: true as const });
+  searchVisitors = async () => ({ visitors: [], count: 0, offset: 0, total: 0, success: true as const });
   avatarUrl = (username: string) => `http://rc.invalid/avatar/${username}`;
 
   async getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
@@ -161,6 +163,8 @@ describe('VisitorsAPI.loadMany', () => {
     const client: RocketChatClient = {
       getDepartments: async () => [],
       getUser: async (id) => ({ _id: id }),
+      getChatHistory: async () => ({ history: [], count: 0, offset: 0, total: 0, success: true as const }),
+      searchVisitors: async () => ({ visitors: [], count: 0, offset: 0, total: 0, success: true as const }),
       avatarUrl: (username) => `http://rc.invalid/avatar/${username}`,
       getVisitor: (id) => (id === 'x' ? Promise.reject('plain string') : Promise.resolve({ _id: id })),
       serverInfo: async () => ({ version: '8.4.1', success: true }),

@@ -1,0 +1,95 @@
+import DataLoader from 'dataloader';
+import { badResponse, badUserInput, missingCredentials, overBudget } from '../errors.js';
+import { VISITOR_ID_PATTERN } from './VisitorsAPI.js';
+import type { CallOptions, LoaderOptions } from './client.js';
+import type { WireChat, WireVisitor } from './models.js';
+import { cursorOf, edgesOf, offsetAfter, pageInfoOf } from './paging.js';
+
+/** The most chats one page may ask for; Rocket.Chat itself caps `count` at 100. */
+export const MAX_CHATS_PER_PAGE = 50;
+export const DEFAULT_CHATS_PER_PAGE = 10;
+
+/** A visitor's chats as a Relay connection's data: one page and where it sits. */
+export interface ChatPage {
+  chats: WireChat[];
+  /** The offset of the first chat of the page. */
+  offset: number;
+  total: number;
+}
+
+/**
+ * One caller's view of visitors' chat history (`visitors.chatHistory`) for one operation: one call
+ * per visitor and page, however often the operation asks for it. The room in the path is
+ * Rocket.Chat's access check; the visitor's last chat is the natural one, and a visitor without
+ * one has no chats to show, so no call is made.
+ */
+export class ChatsAPI {
+  readonly #loader: DataLoader<string, ChatPage>;
+  readonly #options: LoaderOptions;
+  readonly #call: CallOptions | undefined;
+
+  constructor(options: LoaderOptions) {
+    this.#options = options;
+    const { credentials, call } = options;
+    this.#call = 'refused' in credentials ? undefined : { ...call, credentials };
+    this.#loader = new DataLoader((keys) => this.#fetchAll(keys));
+  }
+
+  /** The page of `first` chats after `after` (an opaque cursor from an earlier page). */
+  page(visitor: WireVisitor, first: number | null | undefined, after: string | null | undefined): Promise<ChatPage> {
+    const count = first ?? DEFAULT_CHATS_PER_PAGE;
+    if (!Number.isInteger(count) || count < 0 || count > MAX_CHATS_PER_PAGE) {
+      return Promise.reject(badUserInput(`chats(first) takes 0 to ${MAX_CHATS_PER_PAGE}; got ${count}.`));
+    }
+    const offset = after == null ? 0 : offsetAfter(CHAT, after);
+    if (offset === undefined) return Promise.reject(badUserInput('chats(after) is not a cursor this gateway gave.'));
+    const roomId = visitor.lastChat?._id;
+    if (!roomId) return Promise.resolve({ chats: [], offset, total: 0 });
+    // Room ids are Meteor ids; anything else would go into the route's path as it is.
+    if (!VISITOR_ID_PATTERN.test(roomId)) return Promise.reject(badResponse(200, 'visitor.lastChat._id is not a room id'));
+    const { credentials } = this.#options;
+    if ('refused' in credentials) return Promise.reject(missingCredentials(credentials.refused));
+    // `first: 0` still asks for one chat: a console wants the total without the chats.
+    const page = this.#loader.load(`${roomId}\n${visitor._id}\n${offset}\n${Math.max(count, 1)}`);
+    return count === 0 ? page.then((p) => ({ ...p, chats: [] })) : page;
+  }
+
+  async #fetchAll(keys: readonly string[]): Promise<(ChatPage | Error)[]> {
+    const { client, budget } = this.#options;
+    const granted = budget.take(keys.length);
+    return Promise.all(
+      keys.map(async (key, i) => {
+        if (i >= granted) return overBudget(budget.max, budget.max, { request: false });
+        const [roomId, visitorId, offset, count] = key.split('\n') as [string, string, string, string];
+        try {
+          const answer = await client.getChatHistory(roomId, visitorId, { offset: Number(offset), count: Number(count) }, this.#call!);
+          return { chats: answer.history, offset: Number(offset), total: answer.total };
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      }),
+    );
+  }
+}
+
+/** One edge of a chat connection: the chat and its cursor. */
+export interface ChatEdgeModel {
+  cursor: string;
+  node: WireChat;
+}
+
+/** The edges of a page, each chat's cursor naming its position in the whole history. */
+export function chatEdges(page: ChatPage): ChatEdgeModel[] {
+  return edgesOf(CHAT, { items: page.chats, offset: page.offset, total: page.total });
+}
+
+/** Relay's page info for a page of `total` chats. */
+export function chatPageInfo(page: ChatPage): ReturnType<typeof pageInfoOf> {
+  return pageInfoOf(CHAT, { items: page.chats, offset: page.offset, total: page.total });
+}
+
+export function chatCursor(offset: number): string {
+  return cursorOf(CHAT, offset);
+}
+
+const CHAT = 'chat';

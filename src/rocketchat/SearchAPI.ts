@@ -1,0 +1,104 @@
+import DataLoader from 'dataloader';
+import type { FieldNode, FragmentDefinitionNode, SelectionSetNode } from 'graphql';
+import { badUserInput, missingCredentials, overBudget } from '../errors.js';
+import type { CallOptions, LoaderOptions } from './client.js';
+import type { WireSearchHit, WireVisitor } from './models.js';
+import { edgesOf, offsetAfter, pageInfoOf, type Edge, type Page } from './paging.js';
+import type { VisitorsAPI } from './VisitorsAPI.js';
+
+export const MAX_SEARCH_PER_PAGE = 50;
+export const DEFAULT_SEARCH_PER_PAGE = 20;
+const MAX_TERM_LENGTH = 200;
+const HIT = 'visitor';
+
+/** A page of hits as a connection's data. */
+export type SearchPage = Page<WireSearchHit>;
+export type SearchEdge = Edge<WireSearchHit>;
+
+/**
+ * One caller's visitor searches (`visitors.search`) for one operation: one call per term and page.
+ * A hit carries seven fields only; `node` answers a hit as it is when the query asks for nothing
+ * else of it, and otherwise loads the whole visitor through the operation's visitor loader, so no
+ * field is ever answered as a silent null.
+ */
+export class SearchAPI {
+  readonly #loader: DataLoader<string, SearchPage>;
+  readonly #options: LoaderOptions;
+  readonly #call: CallOptions | undefined;
+
+  constructor(options: LoaderOptions) {
+    this.#options = options;
+    const { credentials, call } = options;
+    this.#call = 'refused' in credentials ? undefined : { ...call, credentials };
+    this.#loader = new DataLoader((keys) => this.#fetchAll(keys));
+  }
+
+  page(term: string, first: number | null | undefined, after: string | null | undefined): Promise<SearchPage> {
+    const count = first ?? DEFAULT_SEARCH_PER_PAGE;
+    if (!Number.isInteger(count) || count < 0 || count > MAX_SEARCH_PER_PAGE) {
+      return Promise.reject(badUserInput(`searchVisitors(first) takes 0 to ${MAX_SEARCH_PER_PAGE}; got ${count}.`));
+    }
+    const trimmed = term.trim();
+    if (trimmed.length === 0 || trimmed.length > MAX_TERM_LENGTH) {
+      return Promise.reject(badUserInput(`searchVisitors(term) takes 1 to ${MAX_TERM_LENGTH} characters.`));
+    }
+    const offset = after == null ? 0 : offsetAfter(HIT, after);
+    if (offset === undefined) return Promise.reject(badUserInput('searchVisitors(after) is not a cursor this gateway gave.'));
+    const { credentials } = this.#options;
+    if ('refused' in credentials) return Promise.reject(missingCredentials(credentials.refused));
+    // `first: 0` still asks for one hit: the total is what a console wants then.
+    const page = this.#loader.load(`${offset}\n${Math.max(count, 1)}\n${trimmed}`);
+    return count === 0 ? page.then((p) => ({ ...p, items: [] })) : page;
+  }
+
+  async #fetchAll(keys: readonly string[]): Promise<(SearchPage | Error)[]> {
+    const { client, budget } = this.#options;
+    const granted = budget.take(keys.length);
+    return Promise.all(
+      keys.map(async (key, i) => {
+        if (i >= granted) return overBudget(budget.max, budget.max, { request: false });
+        const [offset, count, ...rest] = key.split('\n');
+        try {
+          const answer = await client.searchVisitors(rest.join('\n'), { offset: Number(offset), count: Number(count) }, this.#call!);
+          return { items: answer.visitors, offset: Number(offset), total: answer.total };
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      }),
+    );
+  }
+}
+
+export const searchEdges = (page: SearchPage): SearchEdge[] => edgesOf(HIT, page);
+export const searchPageInfo = (page: SearchPage) => pageInfoOf(HIT, page);
+
+/** The Visitor fields a search hit can answer itself (from its seven wire fields). */
+const HIT_FIELDS = new Set(['__typename', 'id', 'username', 'name', 'phones', 'customFields', 'emails', 'lastChat']);
+
+/**
+ * The hit itself when the selection asks only for what a hit carries; else the whole visitor,
+ * from the operation's loader (one visitors.info call per distinct visitor, shared with the rest).
+ */
+export function searchNode(
+  hit: WireSearchHit,
+  selection: readonly FieldNode[],
+  fragments: Record<string, FragmentDefinitionNode>,
+  visitors: VisitorsAPI,
+): WireVisitor | Promise<WireVisitor> {
+  return selection.every((field) => !field.selectionSet || onlyHitFields(field.selectionSet, fragments, new Set())) ? hit : visitors.load(hit._id);
+}
+
+function onlyHitFields(set: SelectionSetNode, fragments: Record<string, FragmentDefinitionNode>, seen: Set<string>): boolean {
+  for (const sel of set.selections) {
+    if (sel.kind === 'Field') {
+      if (!HIT_FIELDS.has(sel.name.value)) return false;
+    } else if (sel.kind === 'InlineFragment') {
+      if (!onlyHitFields(sel.selectionSet, fragments, seen)) return false;
+    } else if (!seen.has(sel.name.value)) {
+      seen.add(sel.name.value);
+      const fragment = fragments[sel.name.value];
+      if (fragment && !onlyHitFields(fragment.selectionSet, fragments, seen)) return false;
+    }
+  }
+  return true;
+}
