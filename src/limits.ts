@@ -131,6 +131,9 @@ const UPSTREAM_FIELDS: Readonly<Record<string, { argument: string; list: boolean
   visitor: { argument: 'id', list: false, route: 'visitors' },
   visitors: { argument: 'ids', list: true, route: 'visitors' },
   department: { argument: 'id', list: false, route: 'departments' },
+  // A node id names one object, at most a call each, counted as a visitor (the dearest of the three).
+  node: { argument: 'id', list: false, route: 'visitors' },
+  nodes: { argument: 'ids', list: true, route: 'visitors' },
 });
 
 
@@ -189,6 +192,7 @@ export function operationDemand(document: DocumentNode, operation: OperationDefi
           searchCalls += 1 + pageSizeOf(sel.arguments?.find((a) => a.name.value === 'first')?.value, DEFAULT_SEARCH_PER_PAGE, MAX_SEARCH_PER_PAGE);
         }
         if (scope === 'Query' && (name === 'visitor' || name === 'visitors')) inner = 'Visitor';
+        else if (scope === 'Query' && (name === 'node' || name === 'nodes')) inner = 'Node';
         else if (scope === 'Visitor' && name === 'chats') {
           chatPages++;
           inner = 'ChatConnection';
@@ -211,7 +215,7 @@ export function operationDemand(document: DocumentNode, operation: OperationDefi
   return { sources, visitorDepartments, chatPages, chatDepartments, searchCalls, defaults };
 }
 
-type Scope = 'Query' | 'Visitor' | 'ChatConnection' | 'ChatEdge' | 'Chat' | 'other';
+type Scope = 'Query' | 'Visitor' | 'Node' | 'ChatConnection' | 'ChatEdge' | 'Chat' | 'other';
 
 function scopeOf(typeName: string): Scope {
   return typeName === 'Query' || typeName === 'Visitor' || typeName === 'ChatConnection' || typeName === 'ChatEdge' || typeName === 'Chat'

@@ -27,7 +27,7 @@ export type Scalars = {
  * it to the caller (e-mail addresses only to the user themself or to a caller with
  * `view-full-other-user-info`; roles never).
  */
-export type Agent = {
+export type Agent = Node & {
   __typename?: 'Agent';
   /**
    * Where Rocket.Chat serves the user's avatar (`{ROCKETCHAT_URL}/avatar/{username}`, with
@@ -46,6 +46,8 @@ export type Agent = {
   livechatStatus?: Maybe<AgentLivechatStatus>;
   /** The display name. REST: `name`. */
   name?: Maybe<Scalars['String']['output']>;
+  /** Globally unique id, for `node(id:)` and Relay's refetching; `id` stays Rocket.Chat's. */
+  nodeId: Scalars['ID']['output'];
   /** Presence. Null when Rocket.Chat sends a value this gateway does not know yet. REST: `status`. */
   status?: Maybe<AgentStatus>;
   /** The status message the user set; null when none. REST: `statusText`. */
@@ -149,7 +151,7 @@ export type ChatSource = {
  * `ILivechatDepartment`, loaded with `GET /api/v1/livechat/department.listByIds` (permission
  * `view-livechat-departments` or `view-l-room`), one call per 20 departments an operation needs.
  */
-export type Department = {
+export type Department = Node & {
   __typename?: 'Department';
   /** How many agents serve it. REST: `numAgents`. */
   agentCount?: Maybe<Scalars['Int']['output']>;
@@ -167,6 +169,8 @@ export type Department = {
   id: Scalars['ID']['output'];
   /** Its name, e.g. `Sales`. REST: `name`. */
   name?: Maybe<Scalars['String']['output']>;
+  /** Globally unique id, for `node(id:)` and Relay's refetching; `id` stays Rocket.Chat's. */
+  nodeId: Scalars['ID']['output'];
   /** Whether an agent must tag a chat before closing it. REST: `requestTagBeforeClosingChat`. */
   requestTagBeforeClosingChat?: Maybe<Scalars['Boolean']['output']>;
   /** Whether visitors can pick it in the offline form. REST: `showOnOfflineForm`. */
@@ -175,6 +179,16 @@ export type Department = {
   showOnRegistration?: Maybe<Scalars['Boolean']['output']>;
   /** When the department last changed. REST: `_updatedAt`. */
   updatedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+/**
+ * An object that can be fetched again by its global id (`node(id:)`), as Relay's `@refetchable`
+ * does. The global id is its own field, `nodeId` (Relay: `nodeInterfaceIdField: "nodeId"`), so each
+ * type's `id` stays Rocket.Chat's.
+ */
+export type Node = {
+  /** Globally unique: the type and its Rocket.Chat id, encoded; opaque to clients. */
+  nodeId: Scalars['ID']['output'];
 };
 
 /** Relay's page information. */
@@ -202,6 +216,17 @@ export type Query = {
    * department; `FORBIDDEN` without `view-livechat-departments` or `view-l-room`.
    */
   department?: Maybe<Department>;
+  /**
+   * Any visitor, department or agent by its `nodeId`, loaded as its own query field would load it.
+   * Null for an id of an object Rocket.Chat no longer has (a visitor: with its `NOT_FOUND`);
+   * `BAD_USER_INPUT` for an id this gateway did not issue.
+   */
+  node?: Maybe<Node>;
+  /**
+   * Several objects by `nodeId`, in the order asked, each as `node(id:)` answers it. At most
+   * `MAX_IDS` ids.
+   */
+  nodes: Array<Maybe<Node>>;
   /**
    * Visitors matching `term`, newest first (`GET /api/v1/livechat/visitors.search`: one call per
    * page): whole-value equality on an e-mail address or a phone number, a case-insensitive substring
@@ -238,6 +263,24 @@ export type QueryDepartmentArgs = {
  * Visitor look-ups. Every field is answered with the caller's own Rocket.Chat credentials, sent as the
  * `X-Auth-Token` and `X-User-Id` HTTP headers of the GraphQL request.
  */
+export type QueryNodeArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Visitor look-ups. Every field is answered with the caller's own Rocket.Chat credentials, sent as the
+ * `X-Auth-Token` and `X-User-Id` HTTP headers of the GraphQL request.
+ */
+export type QueryNodesArgs = {
+  ids: Array<Scalars['ID']['input']>;
+};
+
+
+/**
+ * Visitor look-ups. Every field is answered with the caller's own Rocket.Chat credentials, sent as the
+ * `X-Auth-Token` and `X-User-Id` HTTP headers of the GraphQL request.
+ */
 export type QuerySearchVisitorsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -267,7 +310,7 @@ export type QueryVisitorsArgs = {
  * app channel. Rocket.Chat's `ILivechatVisitor`, renamed to GraphQL conventions; each field's description
  * names its REST field.
  */
-export type Visitor = {
+export type Visitor = Node & {
   __typename?: 'Visitor';
   /** Months of activity Rocket.Chat counted for this visitor (e.g. `2023-11`); empty when none. REST: `activity`. */
   activity: Array<Scalars['String']['output']>;
@@ -314,6 +357,8 @@ export type Visitor = {
   lastChat?: Maybe<VisitorLastChat>;
   /** The name the visitor gave. REST: `name`. */
   name?: Maybe<Scalars['String']['output']>;
+  /** Globally unique id, for `node(id:)` and Relay's refetching; `id` stays Rocket.Chat's. */
+  nodeId: Scalars['ID']['output'];
   /** Phone numbers; empty when Rocket.Chat sends none or `null`. REST: `phone`. */
   phones: Array<VisitorPhone>;
   /** Presence. Null when Rocket.Chat sends a value this gateway does not know yet. REST: `status`. */
@@ -514,6 +559,14 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = ResolversObject<{
+  Node:
+    | ( AgentModel )
+    | ( WireDepartment )
+    | ( WireVisitor )
+  ;
+}>;
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
@@ -532,6 +585,7 @@ export type ResolversTypes = ResolversObject<{
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
+  Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
@@ -562,6 +616,7 @@ export type ResolversParentTypes = ResolversObject<{
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   JSONObject: Scalars['JSONObject']['output'];
+  Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
@@ -582,10 +637,12 @@ export type AgentResolvers<ContextType = GatewayContext, ParentType extends Reso
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   livechatStatus?: Resolver<Maybe<ResolversTypes['AgentLivechatStatus']>, ParentType, ContextType>;
   name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  nodeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   status?: Resolver<Maybe<ResolversTypes['AgentStatus']>, ParentType, ContextType>;
   statusText?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   username?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   utcOffset?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
 export type AgentEmailResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['AgentEmail'] = ResolversParentTypes['AgentEmail']> = ResolversObject<{
@@ -636,15 +693,21 @@ export type DepartmentResolvers<ContextType = GatewayContext, ParentType extends
   enabled?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  nodeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   requestTagBeforeClosingChat?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   showOnOfflineForm?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   showOnRegistration?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
 export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
   name: 'JSONObject';
 }
+
+export type NodeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = ResolversObject<{
+  __resolveType: TypeResolveFn<'Agent' | 'Department' | 'Visitor', ParentType, ContextType>;
+}>;
 
 export type PageInfoResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -655,6 +718,8 @@ export type PageInfoResolvers<ContextType = GatewayContext, ParentType extends R
 
 export type QueryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   department?: Resolver<Maybe<ResolversTypes['Department']>, ParentType, ContextType, RequireFields<QueryDepartmentArgs, 'id'>>;
+  node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  nodes?: Resolver<Array<Maybe<ResolversTypes['Node']>>, ParentType, ContextType, RequireFields<QueryNodesArgs, 'ids'>>;
   searchVisitors?: Resolver<ResolversTypes['VisitorConnection'], ParentType, ContextType, RequireFields<QuerySearchVisitorsArgs, 'first' | 'term'>>;
   visitor?: Resolver<Maybe<ResolversTypes['Visitor']>, ParentType, ContextType, RequireFields<QueryVisitorArgs, 'id'>>;
   visitors?: Resolver<Array<Maybe<ResolversTypes['Visitor']>>, ParentType, ContextType, RequireFields<QueryVisitorsArgs, 'ids'>>;
@@ -677,12 +742,14 @@ export type VisitorResolvers<ContextType = GatewayContext, ParentType extends Re
   lastAgent?: Resolver<Maybe<ResolversTypes['VisitorLastAgent']>, ParentType, ContextType>;
   lastChat?: Resolver<Maybe<ResolversTypes['VisitorLastChat']>, ParentType, ContextType>;
   name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  nodeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   phones?: Resolver<Array<ResolversTypes['VisitorPhone']>, ParentType, ContextType>;
   status?: Resolver<Maybe<ResolversTypes['VisitorStatus']>, ParentType, ContextType>;
   token?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   username?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
 export type VisitorConnectionResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['VisitorConnection'] = ResolversParentTypes['VisitorConnection']> = ResolversObject<{
@@ -740,6 +807,7 @@ export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   Department?: DepartmentResolvers<ContextType>;
   JSONObject?: GraphQLScalarType;
+  Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Visitor?: VisitorResolvers<ContextType>;

@@ -1,8 +1,10 @@
+import { globalId } from '../nodes.js';
 import type { AgentLivechatStatus, AgentResolvers, AgentStatus } from '../__generated__/resolvers-types.js';
 
 /** Wire → schema renames. Fields with the same name on both sides resolve by default. */
 export const Agent: AgentResolvers = {
   id: (u) => u._id,
+  nodeId: (u) => globalId('Agent', u._id),
   status: (u) => (u.status === undefined ? null : (STATUSES[u.status] ?? null)),
   livechatStatus: (u) => (u.statusLivechat === undefined ? null : (LIVECHAT_STATUSES[u.statusLivechat] ?? null)),
   statusText: (u) => u.statusText || null,

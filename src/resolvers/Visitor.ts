@@ -1,3 +1,4 @@
+import { globalId } from '../nodes.js';
 import type {
   VisitorContactManagerResolvers,
   VisitorLastAgentResolvers,
@@ -10,6 +11,7 @@ import type { GatewayContext } from '../context.js';
 /** Wire → schema renames. Fields with the same name on both sides resolve by default. */
 export const Visitor: VisitorResolvers = {
   id: (v) => v._id,
+  nodeId: (v) => globalId('Visitor', v._id),
   status: (v, _args, context) => visitorStatus(v.status, v._id, context),
   createdAt: (v) => v.ts ?? null,
   updatedAt: (v) => v._updatedAt ?? null,

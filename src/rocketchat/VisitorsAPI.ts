@@ -63,6 +63,11 @@ export class VisitorsAPI {
     return this.#options.client.admit?.(calls, this.#call);
   }
 
+  /** The most ids one list field may name (MAX_IDS). */
+  get maxIds(): number {
+    return this.#options.maxIds;
+  }
+
   /** Calls this operation handed to the client, for every route (shared or cached ones included). */
   get upstreamCalls(): number {
     return this.#budget.used;

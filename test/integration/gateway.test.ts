@@ -214,7 +214,7 @@ describe('gateway over the demo upstream', () => {
   it('serves introspection outside production without credentials or upstream calls', async () => {
     const res = await gateway.post({ query: '{ __type(name: "Visitor") { fields { name description } } }' });
     const fields = res.body.data!.__type.fields as { name: string; description: string }[];
-    expect(fields.length).toBe(22);
+    expect(fields.length).toBe(23);
     expect(fields.every((f) => f.description && f.description.length > 0)).toBe(true);
     expect(upstream.calls).toBe(0);
   });

@@ -172,6 +172,7 @@ describe('Visitor mapping: full visitor (every field set)', () => {
     expect(fields.sort()).toStrictEqual(
       [
         'id',
+        'nodeId',
         'username',
         'name',
         'status',
