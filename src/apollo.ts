@@ -15,7 +15,7 @@ import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type Graph
 import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
 import { apolloRequestErrorCode, clip, ErrorCode, GatewayError } from './errors.js';
-import { SEED_VISITOR_ID } from './demo/visitors.js';
+import { FULL_VISITOR_ID } from './demo/visitors.js';
 import { DOCUMENT_BYTES_PER_QUERY_BYTE, JitExecutorGateway } from './executor.js';
 import { gatewayRules, OperationLimits } from './limits.js';
 import { recordOperation } from './operationLog.js';
@@ -32,15 +32,21 @@ export const SANDBOX_DOCUMENT = `query Visitor($id: ID!) {
     name
     status
     createdAt
-    updatedAt
-    department { id name enabled archived }
     phones { phoneNumber }
     emails { address }
-    token
+    department { name enabled archived }
+    lastAgent { assignedAt agent { name status livechatStatus avatarUrl } }
+    contactManager { user { name avatarUrl } }
+    chats(first: 5) {
+      totalCount
+      edges { node { id startedAt closedAt open messagesCount tags department { name } servedBy { name } } }
+      pageInfo { hasNextPage endCursor }
+    }
   }
 }
 `;
-export const SANDBOX_VARIABLES = { id: SEED_VISITOR_ID };
+/** The demo's fullest visitor: every field set, a department, agents and three chats. */
+export const SANDBOX_VARIABLES = { id: FULL_VISITOR_ID };
 export const PLACEHOLDER_HEADERS = {
   'X-Auth-Token': '<your Rocket.Chat auth or personal access token>',
   'X-User-Id': '<your Rocket.Chat user id>',

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoUpstream, type DemoUpstream } from '../../src/demo/upstream.js';
-import { DEMO_CREDENTIALS, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
+import { DEMO_CREDENTIALS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import { SANDBOX_ORIGIN } from '../../src/http/server.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -28,7 +28,8 @@ describe('HTTP surface', () => {
     const html = await res.text();
     expect(html).toContain('embeddable-sandbox');
     expect(html).toContain('visitor(id: $id)');
-    expect(html).toContain(SEED_VISITOR_ID);
+    expect(html).toContain(FULL_VISITOR_ID);
+    expect(html).toContain('chats(first: 5)');
     expect(html).toContain(DEMO_CREDENTIALS.authToken);
     expect(html).toContain('X-User-Id');
   });
