@@ -89,7 +89,7 @@ class RequestContext implements GatewayContext {
     this.call = call;
     this.requestId = call.requestId;
     this.credentials = readCredentials(call.headers);
-    this.budget = new CallBudget(deps.config.maxUpstreamCalls);
+    this.budget = new CallBudget(deps.config.maxUpstreamCalls, deps.config.maxResponseBytes);
     this.visitors = new VisitorsAPI({
       client: deps.client,
       credentials: this.credentials,

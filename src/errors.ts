@@ -352,7 +352,7 @@ export function quotaTooSmall(calls: number, remaining: number, retryAfter: numb
 /** The answer would carry more upstream data than MAX_RESPONSE_BYTES: this field is not served. */
 export function responseTooLarge(maxBytes: number): GatewayError {
   return new GatewayError(
-    `The response is over its limit of ${maxBytes} bytes; ask for fewer visitors per operation.`,
+    `The response is over its limit of ${maxBytes} bytes; ask for less per operation (fewer visitors, smaller pages).`,
     'RESPONSE_TOO_LARGE',
   );
 }

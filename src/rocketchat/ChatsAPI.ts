@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import { badResponse, badUserInput, missingCredentials, overBudget } from '../errors.js';
+import { badResponse, badUserInput, missingCredentials, overBudget, responseTooLarge } from '../errors.js';
+import { wireSize } from './wireSize.js';
 import { VISITOR_ID_PATTERN } from './VisitorsAPI.js';
 import type { CallOptions, LoaderOptions } from './client.js';
 import type { WireChat, WireVisitor } from './models.js';
@@ -63,6 +64,7 @@ export class ChatsAPI {
         const [roomId, visitorId, offset, count] = key.split('\n') as [string, string, string, string];
         try {
           const answer = await client.getChatHistory(roomId, visitorId, { offset: Number(offset), count: Number(count) }, this.#call!);
+          if (!budget.spendBytes(wireSize(answer))) return responseTooLarge(budget.maxBytes);
           return { chats: answer.history, offset: Number(offset), total: answer.total };
         } catch (err) {
           return err instanceof Error ? err : new Error(String(err));

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import { badUserInput, missingCredentials, overBudget } from '../errors.js';
+import { badUserInput, missingCredentials, overBudget, responseTooLarge } from '../errors.js';
+import { wireSize } from './wireSize.js';
 import { DEPARTMENTS_PER_CALL, type CallOptions, type LoaderOptions } from './client.js';
 import type { WireDepartment } from './models.js';
 import { VISITOR_ID_PATTERN } from './VisitorsAPI.js';
@@ -45,6 +46,7 @@ export class DepartmentsAPI {
     if (budget.take(1) === 0) return ids.map(() => overBudget(budget.max, budget.max, { request: false }));
     try {
       const departments = await client.getDepartments(ids, this.#call!);
+      if (!budget.spendBytes(wireSize(departments))) return ids.map(() => responseTooLarge(budget.maxBytes));
       const byId = new Map<string, WireDepartment>();
       for (const department of departments) byId.set(department._id, department);
       return ids.map((id) => byId.get(id) ?? null);

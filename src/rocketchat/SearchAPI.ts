@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { FieldNode, FragmentDefinitionNode, SelectionSetNode } from 'graphql';
-import { badUserInput, missingCredentials, overBudget } from '../errors.js';
+import { badUserInput, missingCredentials, overBudget, responseTooLarge } from '../errors.js';
+import { wireSize } from './wireSize.js';
 import type { CallOptions, LoaderOptions } from './client.js';
 import type { WireSearchHit, WireVisitor } from './models.js';
 import { edgesOf, offsetAfter, pageInfoOf, type Edge, type Page } from './paging.js';
@@ -60,6 +61,7 @@ export class SearchAPI {
         const [offset, count, ...rest] = key.split('\n');
         try {
           const answer = await client.searchVisitors(rest.join('\n'), { offset: Number(offset), count: Number(count) }, this.#call!);
+          if (!budget.spendBytes(wireSize(answer))) return responseTooLarge(budget.maxBytes);
           return { items: answer.visitors, offset: Number(offset), total: answer.total };
         } catch (err) {
           return err instanceof Error ? err : new Error(String(err));

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import { badResponse, missingCredentials, overBudget } from '../errors.js';
+import { badResponse, missingCredentials, overBudget, responseTooLarge } from '../errors.js';
+import { wireSize } from './wireSize.js';
 import type { CallOptions, LoaderOptions } from './client.js';
 import type { WireUser } from './models.js';
 import { VISITOR_ID_PATTERN } from './VisitorsAPI.js';
@@ -57,6 +58,7 @@ export class UsersAPI {
         if (i >= granted) return overBudget(budget.max, budget.max, { request: false });
         try {
           const user = await client.getUser(key, this.#call!);
+          if (!budget.spendBytes(wireSize(user))) return responseTooLarge(budget.maxBytes);
           return { ...user, avatarUrl: user.username ? client.avatarUrl(user.username, user.avatarETag) : null };
         } catch (err) {
           return err instanceof Error ? err : new Error(String(err));

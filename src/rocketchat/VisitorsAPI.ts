@@ -42,14 +42,13 @@ export class VisitorsAPI {
   readonly #options: VisitorsAPIOptions;
   readonly #call: CallOptions | undefined;
   readonly #budget: CallBudget;
-  #responseBytes = 0;
 
   constructor(options: VisitorsAPIOptions) {
     this.#options = options;
     const { credentials, requestId, clientIp, cancellation } = options;
     this.#call = 'refused' in credentials ? undefined : { credentials, requestId, clientIp, cancellation };
     this.#loader = new DataLoader((ids) => this.#fetchAll(ids));
-    this.#budget = options.budget ?? new CallBudget(options.maxUpstreamCalls);
+    this.#budget = options.budget ?? new CallBudget(options.maxUpstreamCalls, options.maxResponseBytes);
   }
 
   /**
@@ -86,8 +85,7 @@ export class VisitorsAPI {
    */
   readonly #served = (visitor: WireVisitor): WireVisitor => {
     const bytes = wireSize(visitor);
-    if (this.#responseBytes + bytes > this.#options.maxResponseBytes) throw responseTooLarge(this.#options.maxResponseBytes);
-    this.#responseBytes += bytes;
+    if (!this.#budget.spendBytes(bytes)) throw responseTooLarge(this.#budget.maxBytes);
     return visitor;
   };
 

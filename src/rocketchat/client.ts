@@ -200,7 +200,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     // Rocket.Chat counts each route pattern on its own.
     const bucket = `${DEPARTMENT_LIST_PATH}|${rateLimitBucket(options)}`;
     return this.#call(bucket, sorted.join(','), path, options, this.#inflightDepartments, (answer) =>
-      parseDepartmentList(answer.status, answer.headers, answer.body),
+      sized(parseDepartmentList(answer.status, answer.headers, answer.body), answer),
     );
   }
 
@@ -211,7 +211,7 @@ export class HttpRocketChatClient implements RocketChatClient {
       const user = parseUsersInfo(answer.status, answer.headers, answer.body);
       // users.info matches the key against `_id` or `username`; any other user is not this one.
       if (user._id !== idOrUsername && user.username !== idOrUsername) throw badResponse(answer.status, 'user is not the one asked for');
-      return user;
+      return sized(user, answer);
     });
   }
 
@@ -222,7 +222,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     // Rocket.Chat's limiter counts the route pattern, not each room and visitor.
     const bucket = `${CHAT_HISTORY_PATH}|${rateLimitBucket(options)}`;
     return this.#call(bucket, `${roomId}\n${visitorId}\n${page.offset}\n${page.count}`, path, options, this.#inflightChats, (answer) =>
-      parseChatHistory(answer.status, answer.headers, answer.body),
+      sized(parseChatHistory(answer.status, answer.headers, answer.body), answer),
     );
   }
 
@@ -230,7 +230,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     const path = `${this.#pathPrefix}${VISITORS_SEARCH_PATH}?term=${encodeURIComponent(term)}&offset=${page.offset}&count=${page.count}`;
     const bucket = `${VISITORS_SEARCH_PATH}|${rateLimitBucket(options)}`;
     return this.#call(bucket, `${page.offset}\n${page.count}\n${term}`, path, options, this.#inflightSearches, (answer) =>
-      parseVisitorSearch(answer.status, answer.headers, answer.body, this.#maxJsonDepth),
+      sized(parseVisitorSearch(answer.status, answer.headers, answer.body, this.#maxJsonDepth), answer),
     );
   }
 
@@ -299,6 +299,12 @@ export class HttpRocketChatClient implements RocketChatClient {
       );
     });
   }
+}
+
+/** Notes how many bytes of JSON `value` came from, for the response budget (wireSize.ts). */
+function sized<T extends object>(value: T, answer: UpstreamAnswer): T {
+  recordWireSize(value, answer.bytes);
+  return value;
 }
 
 /** The one place credentials are put on a request: the caller's own two headers, and nothing else of theirs. */

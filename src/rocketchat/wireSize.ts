@@ -1,4 +1,3 @@
-import type { WireVisitor } from './models.js';
 
 /**
  * How many bytes of upstream JSON a visitor came from, so that the response budget
@@ -8,11 +7,11 @@ import type { WireVisitor } from './models.js';
  */
 const sizes = new WeakMap<object, number>();
 
-export function recordWireSize(visitor: WireVisitor, bytes: number): void {
+export function recordWireSize(visitor: object, bytes: number): void {
   sizes.set(visitor, bytes);
 }
 
-export function wireSize(visitor: WireVisitor): number {
+export function wireSize(visitor: object): number {
   let size = sizes.get(visitor);
   if (size === undefined) sizes.set(visitor, (size = JSON.stringify(visitor).length));
   return size;

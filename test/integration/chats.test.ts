@@ -5,7 +5,7 @@
  * of the operation.
  */
 import { describe, expect, it } from 'vitest';
-import { OPEN_CHAT_ID } from '../../src/demo/chats.js';
+import { DEMO_CHATS, OPEN_CHAT_ID } from '../../src/demo/chats.js';
 import type { RecordedRequest } from '../../src/demo/upstream.js';
 import { DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import type { WireVisitor } from '../../src/rocketchat/models.js';
@@ -120,5 +120,15 @@ describe('chats', () => {
     );
     expect(res.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(historyCalls(upstream.requests)).toHaveLength(0);
+  });
+
+  it('a page of chats counts against MAX_RESPONSE_BYTES: a history too big for the answer is RESPONSE_TOO_LARGE, not a huge response', async () => {
+    const huge = DEMO_CHATS.map((c) => ({ ...c, tags: Array.from({ length: 20_000 }, (_, i) => `tag-${i}`) }));
+    const upstream = await servers.demo({ record: true, chats: huge });
+    const gateway = await servers.gateway(upstream.url, { MAX_RESPONSE_BYTES: String(64 * 1024) });
+    const res = await gateway.post({ query: `{ visitor(id: "${FULL_VISITOR_ID}") { chats { edges { node { tags } } } } }` }, DEMO_HEADERS);
+    expect(res.status).toBe(200);
+    expect(res.body.errors?.[0]).toMatchObject({ path: ['visitor', 'chats'], extensions: { code: 'RESPONSE_TOO_LARGE' } });
+    expect(JSON.stringify(res.body).length).toBeLessThan(64 * 1024);
   });
 });
