@@ -9,6 +9,7 @@ import {
   type ArgumentNode,
   type ASTVisitor,
   type DocumentNode,
+  type FieldNode,
   type FragmentDefinitionNode,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -70,7 +71,69 @@ export function limitRules(limits: Limits): ValidationRule[] {
     maxDirectivesRule({ n: limits.maxDirectives, ...report }),
     costLimitRule({ maxCost: limits.maxCost, ignoreIntrospection: true, flattenFragments: true, ...report }),
     maxRootFieldsRule(limits.maxRootFields),
+    pageCostRule(limits.maxCost),
   ] as ValidationRule[];
+}
+
+/** The connection fields, and the page size their `first` defaults to and may not exceed. */
+const CONNECTIONS: Readonly<Record<string, { defaultSize: number; max: number }>> = Object.assign(Object.create(null), {
+  chats: { defaultSize: DEFAULT_CHATS_PER_PAGE, max: MAX_CHATS_PER_PAGE },
+  searchVisitors: { defaultSize: DEFAULT_SEARCH_PER_PAGE, max: MAX_SEARCH_PER_PAGE },
+});
+
+/**
+ * A connection's `first` multiplies the cost of what it selects: 50 chats of 10 fields cost 500,
+ * where graphql-armor's cost rule (which knows no arguments) counts 10. Each field costs 1, a
+ * connection 1 plus `first` times its selection (the most a page holds when `first` is a
+ * variable), and the sum must stay within MAX_COST. A literal `first` over a page's maximum is
+ * refused here too, before execution. Each fragment is costed once and its cost reused at every
+ * spread, so the walk stays linear (see maxRootFieldsRule).
+ */
+export function pageCostRule(maxCost: number): ValidationRule {
+  return (context: ValidationContext): ASTVisitor => {
+    const fragments = fragmentsOf(context.getDocument());
+    const costed = new Map<string, number>();
+    const cost = (set: SelectionSetNode): number => {
+      let n = 0;
+      for (const sel of set.selections) {
+        if (sel.kind === Kind.FIELD) {
+          if (sel.name.value.startsWith('__')) continue;
+          const inner = sel.selectionSet ? cost(sel.selectionSet) : 0;
+          const connection = CONNECTIONS[sel.name.value];
+          n += 1 + (connection ? pageSize(sel, connection) * inner : inner);
+        } else if (sel.kind === Kind.INLINE_FRAGMENT) n += cost(sel.selectionSet);
+        else n += fragmentCost(sel.name.value);
+      }
+      return n;
+    };
+    const pageSize = (field: FieldNode, connection: { defaultSize: number; max: number }): number => {
+      const first = field.arguments?.find((a) => a.name.value === 'first')?.value;
+      if (first?.kind === Kind.INT && Number(first.value) > connection.max) {
+        context.reportError(new GraphQLError(`${field.name.value}(first) takes at most ${connection.max}; got ${first.value}.`, { nodes: [first] }));
+      }
+      return pageSizeOf(first, connection.defaultSize, connection.max);
+    };
+    const fragmentCost = (name: string): number => {
+      const known = costed.get(name);
+      if (known !== undefined) return known;
+      const fragment = fragments.get(name);
+      if (!fragment) return 0;
+      costed.set(name, 0); // a cycle (refused by NoFragmentCyclesRule) adds nothing
+      const n = cost(fragment.selectionSet);
+      costed.set(name, n);
+      return n;
+    };
+    return {
+      OperationDefinition(operation) {
+        const found = cost(operation.selectionSet);
+        if (found > maxCost) {
+          context.reportError(
+            new GraphQLError(`Query Cost limit of ${maxCost} exceeded, found ${found} (a page's \`first\` multiplies what it selects).`, { nodes: [operation] }),
+          );
+        }
+      },
+    };
+  };
 }
 
 /**

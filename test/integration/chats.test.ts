@@ -61,7 +61,13 @@ describe('chats', () => {
     const total = await gateway.post({ query: `{ visitor(id: "${FULL_VISITOR_ID}") { chats(first: 0) { totalCount edges { cursor } } } }` }, DEMO_HEADERS);
     expect(total.body.data!.visitor.chats).toEqual({ totalCount: 3, edges: [] });
     upstream.reset();
-    for (const args of ['first: 51', 'after: "bm90LWEtY3Vyc29y"', 'after: "Y2hhdDow=="', 'after: "Y2hh*dDow"']) {
+    // Written in the document, a page over 50 is refused before execution; from a variable, at the field.
+    const literal = await gateway.post({ query: `{ visitor(id: "${FULL_VISITOR_ID}") { chats(first: 51) { totalCount } } }` }, DEMO_HEADERS);
+    expect(literal.status).toBe(400);
+    expect(literal.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const variable = await gateway.post({ query: `query($n: Int) { visitor(id: "${FULL_VISITOR_ID}") { id chats(first: $n) { totalCount } } }`, variables: { n: 51 } }, DEMO_HEADERS);
+    expect(variable.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    for (const args of ['after: "bm90LWEtY3Vyc29y"', 'after: "Y2hhdDow=="', 'after: "Y2hh*dDow"']) {
       const res = await gateway.post({ query: `{ visitor(id: "${FULL_VISITOR_ID}") { id chats(${args}) { totalCount } } }` }, DEMO_HEADERS);
       expect(res.body.data!.visitor).toBeNull();
       expect(res.body.errors?.[0]?.extensions?.code, args).toBe('BAD_USER_INPUT');

@@ -8,7 +8,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { loadConfig } from '../../src/config.js';
-import { checkDemand, gatewayRules, limitRules, maxRootFieldsRule, operationDemand, type Limits } from '../../src/limits.js';
+import { checkDemand, gatewayRules, limitRules, maxRootFieldsRule, operationDemand, pageCostRule, type Limits } from '../../src/limits.js';
 import { buildSchema } from '../../src/schema.js';
 
 const schema: GraphQLSchema = buildSchema();
@@ -380,5 +380,43 @@ describe('the upstream-call budget (operationDemand + checkDemand)', () => {
   it('does not take inherited properties of the variables object for variables', () => {
     const demand = demandOf('query($constructor: ID) { visitor(id: $constructor) { id } }');
     expect(checkDemand(demand, {}, LIMITS)).toEqual({ calls: 0 });
+  });
+});
+
+describe('pageCostRule: a page\'s first multiplies what it selects', () => {
+  const schema = buildSchema();
+  const errorsOf = (query: string, max: number) => validate(schema, parse(query), [pageCostRule(max)]).map((e) => e.message);
+
+  it('costs a page of 50 chats of 5 fields as 50 × their selection, and refuses it under a budget it exceeds', () => {
+    const query = '{ visitor(id: "x") { chats(first: 50) { edges { node { id open tags startedAt closedAt } } } } }';
+    // node 1+5, edges 1+6 → chats 1 + 50 × 7 = 351, visitor 1 + 351.
+    expect(errorsOf(query, 352)).toEqual([]);
+    expect(errorsOf(query, 351)[0]).toMatch(/Query Cost limit of 351 exceeded, found 352/);
+  });
+
+  it('counts a page size from a variable as the most a page holds, and the default when first is left out', () => {
+    expect(errorsOf('query($n: Int) { visitor(id: "x") { chats(first: $n) { totalCount } } }', 52)).toEqual([]);
+    expect(errorsOf('query($n: Int) { visitor(id: "x") { chats(first: $n) { totalCount } } }', 51)).toHaveLength(1);
+    expect(errorsOf('{ searchVisitors(term: "a") { totalCount } }', 21)).toEqual([]);
+    expect(errorsOf('{ searchVisitors(term: "a") { totalCount } }', 20)).toHaveLength(1);
+  });
+
+  it('refuses a literal first over the page maximum before execution', () => {
+    expect(errorsOf('{ searchVisitors(term: "a", first: 51) { totalCount } }', 100_000)).toContain('searchVisitors(first) takes at most 50; got 51.');
+  });
+
+  it('nested pages multiply: 50 search hits each with 50 chats', () => {
+    const query = '{ searchVisitors(term: "a", first: 50) { edges { node { chats(first: 50) { edges { node { id } } } } } } }';
+    const [message] = errorsOf(query, 5000);
+    // chats: 1 + 50 × (edges 1 + node 2) = 151; search: 1 + 50 × (edges 1 + node 1 + 151) = 7651.
+    expect(message).toMatch(/found 7651 /);
+  });
+
+  it('costs a fragment once, however often it is spread', () => {
+    let q = '{ ...F0 }';
+    for (let i = 0; i < 40; i++) q += ` fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`;
+    // 2^40 spreads of one visitor: refused, and costed in one pass over 41 fragments (a walk per
+    // spread would not finish).
+    expect(errorsOf(`${q} fragment F40 on Query { visitor(id: "x") { id } }`, 5000)[0]).toMatch(/exceeded, found \d{13,}/);
   });
 });
