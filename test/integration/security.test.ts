@@ -10,6 +10,7 @@ import {
 import type { RocketChatClient } from '../../src/rocketchat/client.js';
 import { DEMO_HEADERS } from '../helpers/gateway.js';
 import { useServers } from '../helpers/servers.js';
+import { otherRoutes } from '../helpers/otherRoutes.js';
 
 const LIMITED_HEADERS = { 'x-auth-token': DEMO_LIMITED_CREDENTIALS.authToken, 'x-user-id': DEMO_LIMITED_CREDENTIALS.userId };
 const ONE = { query: `{ visitor(id: "${SEED_VISITOR_ID}") { id name } }` };
@@ -63,11 +64,7 @@ describe('production mode', () => {
 
   it('masks an unexpected error as INTERNAL_SERVER_ERROR with the request id, and logs it in full', async () => {
     const broken: RocketChatClient = {
-      getDepartments: async () => [],
-      getUser: async (id: string) => ({ _id: id }),
-      getChatHistory: async () => ({ history: [], count: 0, offset: 0, total: 0, success: true as const }),
-      searchVisitors: async () => ({ visitors: [], count: 0, offset: 0, total: 0, success: true as const }),
-      avatarUrl: (username: string) => `http://rc.invalid/avatar/${username}`,
+      ...otherRoutes(),
       async getVisitor() {
         throw new Error('database password is hunter2 at /srv/secret.js:42');
       },

@@ -7,6 +7,7 @@ import { GatewayError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import type { CallOptions, RocketChatClient } from '../../src/rocketchat/client.js';
 import { VisitorsAPI } from '../../src/rocketchat/VisitorsAPI.js';
+import { otherRoutes } from '../helpers/otherRoutes.js';
 
 const DEMO_HEADERS: IncomingHttpHeaders = {
   'x-auth-token': DEMO_CREDENTIALS.authToken,
@@ -92,11 +93,7 @@ interface RecordedCall {
 function fakeDeps(): { deps: ContextDeps; calls: RecordedCall[] } {
   const calls: RecordedCall[] = [];
   const client: RocketChatClient = {
-    getDepartments: async () => [],
-    getUser: async (id: string) => ({ _id: id }),
-    getChatHistory: async () => ({ history: [], count: 0, offset: 0, total: 0, success: true as const }),
-    searchVisitors: async () => ({ visitors: [], count: 0, offset: 0, total: 0, success: true as const }),
-    avatarUrl: (username: string) => `http://rc.invalid/avatar/${username}`,
+    ...otherRoutes(),
     async getVisitor(id, options) {
       calls.push({ id, options });
       const visitor = DEMO_VISITORS.find((v) => v._id === id);

@@ -5,6 +5,7 @@ import { GatewayError } from '../../../src/errors.js';
 import type { CallOptions, RocketChatClient } from '../../../src/rocketchat/client.js';
 import type { WireVisitor } from '../../../src/rocketchat/models.js';
 import { rejection, sleep } from '../../helpers/promises.js';
+import { otherRoutes } from '../../helpers/otherRoutes.js';
 
 /** A store that counts what it is asked, over the real in-memory one. */
 class CountingStore extends MemoryStore {
@@ -33,11 +34,7 @@ function upstream(): RocketChatClient & { calls: number; answer: Answer; version
     calls: 0,
     answer: 'ok',
     version: 1,
-    getDepartments: async () => [],
-    getUser: async (id: string) => ({ _id: id }),
-    getChatHistory: async () => ({ history: [], count: 0, offset: 0, total: 0, success: true as const }),
-    searchVisitors: async () => ({ visitors: [], count: 0, offset: 0, total: 0, success: true as const }),
-    avatarUrl: (username: string) => `http://rc.invalid/avatar/${username}`,
+    ...otherRoutes(),
     async getVisitor(id: string): Promise<WireVisitor> {
       this.calls++;
       await sleep(1);

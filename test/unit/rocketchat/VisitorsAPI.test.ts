@@ -6,6 +6,7 @@ import type { WireVisitor } from '../../../src/rocketchat/models.js';
 import { VisitorsAPI, type VisitorsAPIOptions } from '../../../src/rocketchat/VisitorsAPI.js';
 import { Cancellation } from '../../../src/rocketchat/cancellation.js';
 import { rejection } from '../../helpers/promises.js';
+import { otherRoutes } from '../../helpers/otherRoutes.js';
 
 type Behaviour = { fail?: Error; delayMs?: number };
 
@@ -21,11 +22,12 @@ class FakeClient implements RocketChatClient {
 
   constructor(private readonly behaviour: (id: string) => Behaviour = () => ({})) {}
 
-  getDepartments = async () => [];
-  getUser = async (id: string) => ({ _id: id });
-  getChatHistory = async () => ({ history: [], count: 0, offset: 0, total: 0, success: true as const });
-  searchVisitors = async () => ({ visitors: [], count: 0, offset: 0, total: 0, success: true as const });
-  avatarUrl = (username: string) => `http://rc.invalid/avatar/${username}`;
+  readonly #other = otherRoutes();
+  getDepartments = this.#other.getDepartments;
+  getUser = this.#other.getUser;
+  getChatHistory = this.#other.getChatHistory;
+  searchVisitors = this.#other.searchVisitors;
+  avatarUrl = this.#other.avatarUrl;
 
   async getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
     this.calls.push({ id, options });
@@ -161,11 +163,7 @@ describe('VisitorsAPI.loadMany', () => {
 
   it('a non-Error rejection from the client still becomes an Error', async () => {
     const client: RocketChatClient = {
-      getDepartments: async () => [],
-      getUser: async (id) => ({ _id: id }),
-      getChatHistory: async () => ({ history: [], count: 0, offset: 0, total: 0, success: true as const }),
-      searchVisitors: async () => ({ visitors: [], count: 0, offset: 0, total: 0, success: true as const }),
-      avatarUrl: (username) => `http://rc.invalid/avatar/${username}`,
+      ...otherRoutes(),
       getVisitor: (id) => (id === 'x' ? Promise.reject('plain string') : Promise.resolve({ _id: id })),
       serverInfo: async () => ({ version: '8.4.1', success: true }),
       close: async () => {},
