@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
-import { badResponse, badUserInput, missingCredentials, overBudget, responseTooLarge } from '../errors.js';
-import { wireSize } from './wireSize.js';
+import { badResponse, badUserInput, missingCredentials } from '../errors.js';
+import { eachWithinBudget } from './callBudget.js';
 import { VISITOR_ID_PATTERN } from './VisitorsAPI.js';
 import type { CallOptions, LoaderOptions } from './client.js';
 import type { WireChat, WireVisitor } from './models.js';
@@ -55,21 +55,16 @@ export class ChatsAPI {
     return count === 0 ? page.then((p) => ({ ...p, chats: [] })) : page;
   }
 
-  async #fetchAll(keys: readonly string[]): Promise<(ChatPage | Error)[]> {
+  #fetchAll(keys: readonly string[]): Promise<(ChatPage | Error)[]> {
     const { client, budget } = this.#options;
-    const granted = budget.take(keys.length);
-    return Promise.all(
-      keys.map(async (key, i) => {
-        if (i >= granted) return overBudget(budget.max, budget.max, { request: false });
+    return eachWithinBudget(
+      keys,
+      budget,
+      (key) => {
         const [roomId, visitorId, offset, count] = key.split('\n') as [string, string, string, string];
-        try {
-          const answer = await client.getChatHistory(roomId, visitorId, { offset: Number(offset), count: Number(count) }, this.#call!);
-          if (!budget.spendBytes(wireSize(answer))) return responseTooLarge(budget.maxBytes);
-          return { chats: answer.history, offset: Number(offset), total: answer.total };
-        } catch (err) {
-          return err instanceof Error ? err : new Error(String(err));
-        }
-      }),
+        return client.getChatHistory(roomId, visitorId, { offset: Number(offset), count: Number(count) }, this.#call!);
+      },
+      (answer, key) => ({ chats: answer.history, offset: Number(key.split('\n')[2]), total: answer.total }),
     );
   }
 }

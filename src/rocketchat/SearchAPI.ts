@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { FieldNode, FragmentDefinitionNode, SelectionSetNode } from 'graphql';
-import { badUserInput, missingCredentials, overBudget, responseTooLarge } from '../errors.js';
-import { wireSize } from './wireSize.js';
+import { badUserInput, missingCredentials } from '../errors.js';
+import { eachWithinBudget } from './callBudget.js';
 import type { CallOptions, LoaderOptions } from './client.js';
 import type { WireSearchHit, WireVisitor } from './models.js';
 import { edgesOf, offsetAfter, pageInfoOf, type Edge, type Page } from './paging.js';
@@ -52,21 +52,20 @@ export class SearchAPI {
     return count === 0 ? page.then((p) => ({ ...p, items: [] })) : page;
   }
 
-  async #fetchAll(keys: readonly string[]): Promise<(SearchPage | Error)[]> {
+  #fetchAll(keys: readonly string[]): Promise<(SearchPage | Error)[]> {
     const { client, budget } = this.#options;
-    const granted = budget.take(keys.length);
-    return Promise.all(
-      keys.map(async (key, i) => {
-        if (i >= granted) return overBudget(budget.max, budget.max, { request: false });
-        const [offset, count, ...rest] = key.split('\n');
-        try {
-          const answer = await client.searchVisitors(rest.join('\n'), { offset: Number(offset), count: Number(count) }, this.#call!);
-          if (!budget.spendBytes(wireSize(answer))) return responseTooLarge(budget.maxBytes);
-          return { items: answer.visitors, offset: Number(offset), total: answer.total };
-        } catch (err) {
-          return err instanceof Error ? err : new Error(String(err));
-        }
-      }),
+    const parts = (key: string) => {
+      const [offset, count, ...term] = key.split('\n');
+      return { offset: Number(offset), count: Number(count), term: term.join('\n') };
+    };
+    return eachWithinBudget(
+      keys,
+      budget,
+      (key) => {
+        const { offset, count, term } = parts(key);
+        return client.searchVisitors(term, { offset, count }, this.#call!);
+      },
+      (answer, key) => ({ items: answer.visitors, offset: parts(key).offset, total: answer.total }),
     );
   }
 }

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
-import { badResponse, missingCredentials, overBudget, responseTooLarge } from '../errors.js';
-import { wireSize } from './wireSize.js';
+import { badResponse, missingCredentials } from '../errors.js';
+import { eachWithinBudget } from './callBudget.js';
 import type { CallOptions, LoaderOptions } from './client.js';
 import type { WireUser } from './models.js';
 import { VISITOR_ID_PATTERN } from './VisitorsAPI.js';
@@ -50,20 +50,13 @@ export class UsersAPI {
   }
 
   /** DataLoader's contract: one value or one Error per key, in the keys' order. */
-  async #fetchAll(keys: readonly string[]): Promise<(AgentModel | Error)[]> {
+  #fetchAll(keys: readonly string[]): Promise<(AgentModel | Error)[]> {
     const { client, budget } = this.#options;
-    const granted = budget.take(keys.length);
-    return Promise.all(
-      keys.map(async (key, i) => {
-        if (i >= granted) return overBudget(budget.max, budget.max, { request: false });
-        try {
-          const user = await client.getUser(key, this.#call!);
-          if (!budget.spendBytes(wireSize(user))) return responseTooLarge(budget.maxBytes);
-          return { ...user, avatarUrl: user.username ? client.avatarUrl(user.username, user.avatarETag) : null };
-        } catch (err) {
-          return err instanceof Error ? err : new Error(String(err));
-        }
-      }),
+    return eachWithinBudget(
+      keys,
+      budget,
+      (key) => client.getUser(key, this.#call!),
+      (user) => ({ ...user, avatarUrl: user.username ? client.avatarUrl(user.username, user.avatarETag) : null }),
     );
   }
 }

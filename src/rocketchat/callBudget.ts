@@ -1,3 +1,6 @@
+import { overBudget, responseTooLarge } from '../errors.js';
+import { wireSize } from './wireSize.js';
+
 /**
  * What one operation may still spend, shared by every loader of the operation: upstream calls
  * (MAX_UPSTREAM_CALLS; the estimate before execution in limits.ts should keep it from running
@@ -33,4 +36,30 @@ export class CallBudget {
     this.#used += granted;
     return granted;
   }
+}
+
+/**
+ * DataLoader's batch contract for a route with no multi-key form: one call per key, in parallel;
+ * the keys past the call budget refused without a call; the answer charged to the byte budget by
+ * the size it came in; each failure an Error at its own index.
+ */
+export function eachWithinBudget<A extends object, T>(
+  keys: readonly string[],
+  budget: CallBudget,
+  call: (key: string) => Promise<A>,
+  shape: (answer: A, key: string) => T,
+): Promise<(T | Error)[]> {
+  const granted = budget.take(keys.length);
+  return Promise.all(
+    keys.map(async (key, i) => {
+      if (i >= granted) return overBudget(budget.max, budget.max, { request: false });
+      try {
+        const answer = await call(key);
+        if (!budget.spendBytes(wireSize(answer))) return responseTooLarge(budget.maxBytes);
+        return shape(answer, key);
+      } catch (err) {
+        return err instanceof Error ? err : new Error(String(err));
+      }
+    }),
+  );
 }
