@@ -20,8 +20,7 @@ import {
 import type { Config } from './config.js';
 import type { GatewayContext } from './context.js';
 import { GatewayError, overBudget } from './errors.js';
-import { DEFAULT_CHATS_PER_PAGE, MAX_CHATS_PER_PAGE } from './rocketchat/ChatsAPI.js';
-import { DEFAULT_SEARCH_PER_PAGE, MAX_SEARCH_PER_PAGE } from './rocketchat/SearchAPI.js';
+import { PAGE_SIZES } from './rocketchat/paging.js';
 import { DEPARTMENTS_PER_CALL } from './rocketchat/client.js';
 
 /**
@@ -75,11 +74,6 @@ export function limitRules(limits: Limits): ValidationRule[] {
   ] as ValidationRule[];
 }
 
-/** The connection fields, and the page size their `first` defaults to and may not exceed. */
-const CONNECTIONS: Readonly<Record<string, { defaultSize: number; max: number }>> = Object.assign(Object.create(null), {
-  chats: { defaultSize: DEFAULT_CHATS_PER_PAGE, max: MAX_CHATS_PER_PAGE },
-  searchVisitors: { defaultSize: DEFAULT_SEARCH_PER_PAGE, max: MAX_SEARCH_PER_PAGE },
-});
 
 /**
  * A connection's `first` multiplies the cost of what it selects: 50 chats of 10 fields cost 500,
@@ -99,7 +93,7 @@ export function pageCostRule(maxCost: number): ValidationRule {
         if (sel.kind === Kind.FIELD) {
           if (sel.name.value.startsWith('__')) continue;
           const inner = sel.selectionSet ? cost(sel.selectionSet) : 0;
-          const connection = CONNECTIONS[sel.name.value];
+          const connection = PAGE_SIZES[sel.name.value];
           n += 1 + (connection ? pageSize(sel, connection) * inner : inner);
         } else if (sel.kind === Kind.INLINE_FRAGMENT) n += cost(sel.selectionSet);
         else n += fragmentCost(sel.name.value);
@@ -111,7 +105,7 @@ export function pageCostRule(maxCost: number): ValidationRule {
       if (first?.kind === Kind.INT && Number(first.value) > connection.max) {
         context.reportError(new GraphQLError(`${field.name.value}(first) takes at most ${connection.max}; got ${first.value}.`, { nodes: [first] }));
       }
-      return pageSizeOf(first, connection.defaultSize, connection.max);
+      return pageSizeOf(first, connection);
     };
     const fragmentCost = (name: string): number => {
       const known = costed.get(name);
@@ -252,14 +246,14 @@ export function operationDemand(document: DocumentNode, operation: OperationDefi
         let size = pageSize;
         if (scope === 'Query' && name === 'searchVisitors') {
           // One call for the page, and up to one per hit when the query asks more than a hit carries.
-          searchCalls += 1 + pageSizeOf(sel.arguments?.find((a) => a.name.value === 'first')?.value, DEFAULT_SEARCH_PER_PAGE, MAX_SEARCH_PER_PAGE);
+          searchCalls += 1 + pageSizeOf(sel.arguments?.find((a) => a.name.value === 'first')?.value, PAGE_SIZES.searchVisitors!);
         }
         if (scope === 'Query' && (name === 'visitor' || name === 'visitors')) inner = 'Visitor';
         else if (scope === 'Query' && (name === 'node' || name === 'nodes')) inner = 'Node';
         else if (scope === 'Visitor' && name === 'chats') {
           chatPages++;
           inner = 'ChatConnection';
-          size = pageSizeOf(sel.arguments?.find((a) => a.name.value === 'first')?.value, DEFAULT_CHATS_PER_PAGE, MAX_CHATS_PER_PAGE);
+          size = pageSizeOf(sel.arguments?.find((a) => a.name.value === 'first')?.value, PAGE_SIZES.chats!);
         } else if (scope === 'ChatConnection' && name === 'edges') inner = 'ChatEdge';
         else if (scope === 'ChatEdge' && name === 'node') inner = 'Chat';
         if (sel.selectionSet) walk(sel.selectionSet, inner, size);
@@ -287,7 +281,7 @@ function scopeOf(typeName: string): Scope {
 }
 
 /** A page's size as written, or the most a page may hold when it comes from a variable. */
-function pageSizeOf(value: ValueNode | undefined, defaultSize: number, max: number): number {
+function pageSizeOf(value: ValueNode | undefined, { defaultSize, max }: { defaultSize: number; max: number }): number {
   if (value?.kind === Kind.INT) return Math.min(Number(value.value), max);
   return value === undefined ? defaultSize : max;
 }

@@ -76,7 +76,7 @@ const INVALID_QUERY_BODY = Buffer.from('{"success":false,"error":"Invalid query 
 const USER_NOT_FOUND_BODY = Buffer.from('{"success":false,"error":"User not found."}');
 const INVALID_ROOM_BODY = Buffer.from('{"success":false,"error":"invalid-room"}');
 const MISSING_TERM_BODY = Buffer.from('{"success":false,"error":"must have required property \'term\' [invalid-params]","errorType":"invalid-params"}');
-const CHAT_HISTORY_PARAMS_BODY = Buffer.from(
+const UNKNOWN_PARAMS_BODY = Buffer.from(
   '{"success":false,"error":"must NOT have additional properties [invalid-params]","errorType":"invalid-params"}',
 );
 const USERS_INFO_PARAMS_BODY = Buffer.from(
@@ -306,7 +306,7 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
       if (headers === null) return;
       limitHeaders = headers;
     }
-    if ([...query.keys()].some((k) => !['offset', 'count', 'sort'].includes(k))) return send(res, 400, CHAT_HISTORY_PARAMS_BODY, limitHeaders);
+    if ([...query.keys()].some((k) => !['offset', 'count', 'sort'].includes(k))) return send(res, 400, UNKNOWN_PARAMS_BODY, limitHeaders);
     if (!user.permissions.has(VIEW_L_ROOM)) return send(res, 403, FORBIDDEN_BODY, limitHeaders);
     if (!chats.some((c) => c._id === roomId && c.t === 'l')) return send(res, 400, INVALID_ROOM_BODY, limitHeaders);
     const offset = Math.max(0, Number(query.get('offset') ?? 0) || 0);
@@ -331,7 +331,7 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
       if (headers === null) return;
       limitHeaders = headers;
     }
-    if ([...query.keys()].some((k) => !['term', 'offset', 'count', 'sort'].includes(k))) return send(res, 400, CHAT_HISTORY_PARAMS_BODY, limitHeaders);
+    if ([...query.keys()].some((k) => !['term', 'offset', 'count', 'sort'].includes(k))) return send(res, 400, UNKNOWN_PARAMS_BODY, limitHeaders);
     const term = query.get('term');
     if (!term) return send(res, 400, MISSING_TERM_BODY, limitHeaders);
     if (!user.permissions.has(VIEW_L_ROOM)) return send(res, 403, FORBIDDEN_BODY, limitHeaders);

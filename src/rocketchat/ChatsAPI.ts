@@ -1,14 +1,13 @@
 import DataLoader from 'dataloader';
-import { badResponse, badUserInput, missingCredentials } from '../errors.js';
+import { badResponse, GatewayError, missingCredentials } from '../errors.js';
 import { eachWithinBudget } from './callBudget.js';
 import { VISITOR_ID_PATTERN } from './VisitorsAPI.js';
 import type { CallOptions, LoaderOptions } from './client.js';
 import type { WireChat, WireVisitor } from './models.js';
-import { cursorOf, edgesOf, offsetAfter, pageInfoOf } from './paging.js';
+import { cursorOf, edgesOf, PAGE_SIZES, pageInfoOf, pageRequest } from './paging.js';
 
-/** The most chats one page may ask for; Rocket.Chat itself caps `count` at 100. */
-export const MAX_CHATS_PER_PAGE = 50;
-export const DEFAULT_CHATS_PER_PAGE = 10;
+export const MAX_CHATS_PER_PAGE = PAGE_SIZES.chats!.max;
+export const DEFAULT_CHATS_PER_PAGE = PAGE_SIZES.chats!.defaultSize;
 
 /** A visitor's chats as a Relay connection's data: one page and where it sits. */
 export interface ChatPage {
@@ -38,12 +37,9 @@ export class ChatsAPI {
 
   /** The page of `first` chats after `after` (an opaque cursor from an earlier page). */
   page(visitor: WireVisitor, first: number | null | undefined, after: string | null | undefined): Promise<ChatPage> {
-    const count = first ?? DEFAULT_CHATS_PER_PAGE;
-    if (!Number.isInteger(count) || count < 0 || count > MAX_CHATS_PER_PAGE) {
-      return Promise.reject(badUserInput(`chats(first) takes 0 to ${MAX_CHATS_PER_PAGE}; got ${count}.`));
-    }
-    const offset = after == null ? 0 : offsetAfter(CHAT, after);
-    if (offset === undefined) return Promise.reject(badUserInput('chats(after) is not a cursor this gateway gave.'));
+    const request = pageRequest('chats', CHAT, first, after);
+    if (request instanceof GatewayError) return Promise.reject(request);
+    const { offset, count } = request;
     const roomId = visitor.lastChat?._id;
     if (!roomId) return Promise.resolve({ chats: [], offset, total: 0 });
     // Room ids are Meteor ids; anything else would go into the route's path as it is.

@@ -1,14 +1,12 @@
 import DataLoader from 'dataloader';
 import type { FieldNode, FragmentDefinitionNode, SelectionSetNode } from 'graphql';
-import { badUserInput, missingCredentials } from '../errors.js';
+import { badUserInput, GatewayError, missingCredentials } from '../errors.js';
 import { eachWithinBudget } from './callBudget.js';
 import type { CallOptions, LoaderOptions } from './client.js';
 import type { WireSearchHit, WireVisitor } from './models.js';
-import { edgesOf, offsetAfter, pageInfoOf, type Edge, type Page } from './paging.js';
+import { edgesOf, pageInfoOf, pageRequest, type Edge, type Page } from './paging.js';
 import type { VisitorsAPI } from './VisitorsAPI.js';
 
-export const MAX_SEARCH_PER_PAGE = 50;
-export const DEFAULT_SEARCH_PER_PAGE = 20;
 const MAX_TERM_LENGTH = 200;
 const HIT = 'visitor';
 
@@ -35,16 +33,13 @@ export class SearchAPI {
   }
 
   page(term: string, first: number | null | undefined, after: string | null | undefined): Promise<SearchPage> {
-    const count = first ?? DEFAULT_SEARCH_PER_PAGE;
-    if (!Number.isInteger(count) || count < 0 || count > MAX_SEARCH_PER_PAGE) {
-      return Promise.reject(badUserInput(`searchVisitors(first) takes 0 to ${MAX_SEARCH_PER_PAGE}; got ${count}.`));
-    }
+    const request = pageRequest('searchVisitors', HIT, first, after);
+    if (request instanceof GatewayError) return Promise.reject(request);
+    const { offset, count } = request;
     const trimmed = term.trim();
     if (trimmed.length === 0 || trimmed.length > MAX_TERM_LENGTH) {
       return Promise.reject(badUserInput(`searchVisitors(term) takes 1 to ${MAX_TERM_LENGTH} characters.`));
     }
-    const offset = after == null ? 0 : offsetAfter(HIT, after);
-    if (offset === undefined) return Promise.reject(badUserInput('searchVisitors(after) is not a cursor this gateway gave.'));
     const { credentials } = this.#options;
     if ('refused' in credentials) return Promise.reject(missingCredentials(credentials.refused));
     // `first: 0` still asks for one hit: the total is what a console wants then.

@@ -3,7 +3,6 @@ import { badResponse, missingCredentials } from '../errors.js';
 import { eachWithinBudget } from './callBudget.js';
 import type { CallOptions, LoaderOptions } from './client.js';
 import type { WireUser } from './models.js';
-import { VISITOR_ID_PATTERN } from './VisitorsAPI.js';
 
 /** A user as the resolvers see it: Rocket.Chat's fields, and where its avatar is served. */
 export interface AgentModel extends WireUser {
@@ -61,5 +60,5 @@ export class UsersAPI {
   }
 }
 
-/** Ids are Meteor ids; usernames add dots (`agent.smith`) and `@` (federated users). */
-const USER_KEY = new RegExp(`${VISITOR_ID_PATTERN.source}|^[A-Za-z0-9._@-]{1,120}$`);
+/** Meteor ids, and usernames, which add dots (`agent.smith`) and `@` (federated users). */
+const USER_KEY = /^[A-Za-z0-9._@-]{1,120}$/;

@@ -1,3 +1,5 @@
+import { badUserInput, type GatewayError } from '../errors.js';
+
 /**
  * Relay connections over Rocket.Chat's offset pagination. Cursors are opaque to clients: the kind
  * of item and its position, base64url-encoded, so a cursor of one connection is refused by another.
@@ -12,6 +14,34 @@ export interface Page<T> {
 export interface Edge<T> {
   cursor: string;
   node: T;
+}
+
+/**
+ * The connection fields, with the page size `first` defaults to and may not exceed (Rocket.Chat
+ * itself caps `count` at 100). Read by the loaders and by the limits (limits.ts), which cost a page
+ * by these sizes. A null prototype: field names from documents are looked up here.
+ */
+export const PAGE_SIZES: Readonly<Record<string, { defaultSize: number; max: number }>> = Object.assign(Object.create(null), {
+  chats: { defaultSize: 10, max: 50 },
+  searchVisitors: { defaultSize: 20, max: 50 },
+});
+
+/**
+ * What a connection field's `first` and `after` ask for, or the caller's BAD_USER_INPUT: `first`
+ * within the field's page size, `after` a cursor of `kind` this gateway issued.
+ */
+export function pageRequest(
+  field: 'chats' | 'searchVisitors',
+  kind: string,
+  first: number | null | undefined,
+  after: string | null | undefined,
+): { offset: number; count: number } | GatewayError {
+  const { defaultSize, max } = PAGE_SIZES[field]!;
+  const count = first ?? defaultSize;
+  if (!Number.isInteger(count) || count < 0 || count > max) return badUserInput(`${field}(first) takes 0 to ${max}; got ${count}.`);
+  const offset = after == null ? 0 : offsetAfter(kind, after);
+  if (offset === undefined) return badUserInput(`${field}(after) is not a cursor this gateway gave.`);
+  return { offset, count };
 }
 
 export function cursorOf(kind: string, offset: number): string {
