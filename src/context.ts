@@ -98,9 +98,7 @@ class RequestContext implements GatewayContext {
       cancellation: call.cancellation,
       concurrency: deps.config.upstream.concurrencyPerRequest,
       maxIds: deps.config.maxIds,
-      maxUpstreamCalls: deps.config.maxUpstreamCalls,
       budget: this.budget,
-      maxResponseBytes: deps.config.maxResponseBytes,
       onBatch: deps.onBatch,
     });
   }

@@ -5,7 +5,7 @@ import type { Cancellation } from './cancellation.js';
 import { type CallOptions, type Credentials, type RocketChatClient } from './client.js';
 import type { WireVisitor } from './models.js';
 import { wireSize } from './wireSize.js';
-import { CallBudget } from './callBudget.js';
+import type { CallBudget } from './callBudget.js';
 
 /** Rocket.Chat ids are Meteor ids or ObjectIds; anything else is refused before it costs a call. */
 export const VISITOR_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -22,12 +22,12 @@ export interface VisitorsAPIOptions {
   /** Upstream calls one operation may have in flight at once. */
   concurrency: number;
   maxIds: number;
-  /** Most ids this operation may hand to the client (the second line behind the estimate in limits.ts). */
-  maxUpstreamCalls: number;
-  /** The operation's calls, shared with its other loaders; its own budget of maxUpstreamCalls when absent. */
-  budget?: CallBudget;
-  /** Most bytes of upstream JSON the operation's answer may carry, counted per visitor served. */
-  maxResponseBytes: number;
+  /**
+   * The operation's upstream calls (the second line behind the estimate in limits.ts) and the bytes
+   * of upstream JSON its answer may carry (each visitor counted each time it is served), shared
+   * with its other loaders.
+   */
+  budget: CallBudget;
   /** Told the size of each batch (for metrics). */
   onBatch?: (size: number) => void;
 }
@@ -48,7 +48,7 @@ export class VisitorsAPI {
     const { credentials, requestId, clientIp, cancellation } = options;
     this.#call = 'refused' in credentials ? undefined : { credentials, requestId, clientIp, cancellation };
     this.#loader = new DataLoader((ids) => this.#fetchAll(ids));
-    this.#budget = options.budget ?? new CallBudget(options.maxUpstreamCalls, options.maxResponseBytes);
+    this.#budget = options.budget;
   }
 
   /**

@@ -7,6 +7,7 @@ import { VisitorsAPI, type VisitorsAPIOptions } from '../../../src/rocketchat/Vi
 import { Cancellation } from '../../../src/rocketchat/cancellation.js';
 import { rejection } from '../../helpers/promises.js';
 import { otherRoutes } from '../../helpers/otherRoutes.js';
+import { CallBudget } from '../../../src/rocketchat/callBudget.js';
 
 type Behaviour = { fail?: Error; delayMs?: number };
 
@@ -53,16 +54,17 @@ class FakeClient implements RocketChatClient {
 
 const CREDS: Credentials = { ...DEMO_CREDENTIALS };
 
-function api(client: RocketChatClient, extra: Partial<VisitorsAPIOptions> = {}): VisitorsAPI {
+/** `maxUpstreamCalls` and `maxResponseBytes` size the operation's budget. */
+function api(client: RocketChatClient, extra: Partial<VisitorsAPIOptions> & { maxUpstreamCalls?: number; maxResponseBytes?: number } = {}): VisitorsAPI {
+  const { maxUpstreamCalls = 1000, maxResponseBytes = 4 * 1024 * 1024, ...rest } = extra;
   return new VisitorsAPI({
     client,
     credentials: CREDS,
     requestId: 'req-42',
     concurrency: 10,
     maxIds: 100,
-    maxUpstreamCalls: 1000,
-    maxResponseBytes: 4 * 1024 * 1024,
-    ...extra,
+    budget: new CallBudget(maxUpstreamCalls, maxResponseBytes),
+    ...rest,
   });
 }
 
