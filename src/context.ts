@@ -79,6 +79,8 @@ class RequestContext implements GatewayContext {
   private readonly call: IncomingCall;
   private readonly credentials: Credentials | { refused: string };
   private readonly budget: CallBudget;
+  /** The operation's token for the layers under the loaders (CallOptions.operation). */
+  private readonly operation = {};
   private lazyLog: Logger | undefined;
   // Apollo's clone of the context copies this holder, not its contents, so the loader made on first
   // use through either object is the operation's one loader.
@@ -96,6 +98,7 @@ class RequestContext implements GatewayContext {
       requestId: call.requestId,
       clientIp: call.clientIp,
       cancellation: call.cancellation,
+      operation: this.operation,
       concurrency: deps.config.upstream.concurrencyPerRequest,
       maxIds: deps.config.maxIds,
       budget: this.budget,
@@ -125,7 +128,7 @@ class RequestContext implements GatewayContext {
 
   private loaderOptions() {
     const { requestId, clientIp, cancellation } = this.call;
-    return { client: this.deps.client, credentials: this.credentials, call: { requestId, clientIp, cancellation }, budget: this.budget };
+    return { client: this.deps.client, credentials: this.credentials, call: { requestId, clientIp, cancellation, operation: this.operation }, budget: this.budget };
   }
 
   /** Made on first use: most operations log one line, and a child logger per request adds up. */

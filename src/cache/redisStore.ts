@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
-import { NO_RECORD, visitorKey, visitorKeyPrefix, type CacheStore, type CallerRecord, type VisitorEntry } from './store.js';
+import { NO_RECORD, entryKey, entryKeyPrefix, type CacheEntry, type CacheStore, type CallerRecord } from './store.js';
 
 /**
  * Timed-out commands in a row that stop the gateway sending any for a while. One slow answer (a fork
@@ -54,9 +54,21 @@ if ARGV[6] ~= '' then redis.call('SET', ARGV[5] .. generation .. ':' .. ARGV[6],
 return generation
 `;
 
+/**
+ * Entries written under a generation only while it is still the caller's, in one step for the same
+ * reason as ACCEPT_SCRIPT; the record itself is left as it is.
+ * KEYS: record. ARGV: generation, TTL ms, key prefix, then id and value of each entry.
+ */
+const PUT_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'g') ~= ARGV[1] then return 0 end
+for i = 4, #ARGV, 2 do redis.call('SET', ARGV[3] .. ARGV[1] .. ':' .. ARGV[i], ARGV[i + 1], 'PX', ARGV[2]) end
+return 1
+`;
+
 interface ScriptedRedis extends Redis {
   lvgCaller(record: string): Promise<[string, number] | null>;
   lvgAccept(record: string, counter: string, ...args: Array<string | number>): Promise<string | null>;
+  lvgPut(record: string, ...args: Array<string | number>): Promise<number>;
 }
 
 const BREAKER_VALUE = { [CircuitState.Closed]: 0, [CircuitState.HalfOpen]: 1, [CircuitState.Open]: 2, [CircuitState.Isolated]: 2 };
@@ -109,6 +121,7 @@ export class RedisStore implements CacheStore {
     });
     this.#redis.defineCommand('lvgCaller', { numberOfKeys: 1, lua: CALLER_SCRIPT });
     this.#redis.defineCommand('lvgAccept', { numberOfKeys: 2, lua: ACCEPT_SCRIPT });
+    this.#redis.defineCommand('lvgPut', { numberOfKeys: 1, lua: PUT_SCRIPT });
     this.#redis.on('error', (err: Error) => this.#warn(err.message));
     this.#breaker = circuitBreaker(handleWhen(isTimeout), {
       halfOpenAfter: PAUSE_MS,
@@ -181,10 +194,10 @@ export class RedisStore implements CacheStore {
   }
 
   async get(caller: string, generation: string, id: string) {
-    return (await this.run((redis) => redis.get(visitorKey(caller, generation, id)))) ?? undefined;
+    return (await this.run((redis) => redis.get(entryKey(caller, generation, id)))) ?? undefined;
   }
 
-  async accept(caller: string, generation: string | undefined, sentAt: number, ttlMs: number, entry?: VisitorEntry) {
+  async accept(caller: string, generation: string | undefined, sentAt: number, ttlMs: number, entry?: CacheEntry) {
     const answer = await this.run((redis) =>
       (redis as ScriptedRedis).lvgAccept(
         callerRecordKey(caller),
@@ -193,12 +206,18 @@ export class RedisStore implements CacheStore {
         sentAt,
         Date.now() - sentAt,
         ttlMs,
-        visitorKeyPrefix(caller),
+        entryKeyPrefix(caller),
         entry?.id ?? '',
         entry?.value ?? '',
       ),
     );
     return answer ?? undefined;
+  }
+
+  async put(caller: string, generation: string, entries: readonly CacheEntry[], ttlMs: number) {
+    if (entries.length === 0) return;
+    const args = entries.flatMap((entry) => [entry.id, entry.value]);
+    await this.run((redis) => (redis as ScriptedRedis).lvgPut(callerRecordKey(caller), generation, ttlMs, entryKeyPrefix(caller), ...args));
   }
 
   async refuse(caller: string) {

@@ -19,6 +19,8 @@ export interface VisitorsAPIOptions {
   clientIp?: string;
   /** Cancelled when the caller disconnects. */
   cancellation?: Cancellation;
+  /** The operation's token, shared with its other loaders (CallOptions.operation). */
+  operation?: object;
   /** Upstream calls one operation may have in flight at once. */
   concurrency: number;
   maxIds: number;
@@ -45,8 +47,8 @@ export class VisitorsAPI {
 
   constructor(options: VisitorsAPIOptions) {
     this.#options = options;
-    const { credentials, requestId, clientIp, cancellation } = options;
-    this.#call = 'refused' in credentials ? undefined : { credentials, requestId, clientIp, cancellation };
+    const { credentials, requestId, clientIp, cancellation, operation } = options;
+    this.#call = 'refused' in credentials ? undefined : { credentials, requestId, clientIp, cancellation, operation };
     this.#loader = new DataLoader((ids) => this.#fetchAll(ids));
     this.#budget = options.budget;
   }

@@ -44,6 +44,11 @@ export interface CallOptions {
   clientIp?: string;
   /** Cancelled when the caller goes away; the call is aborted unless another caller shares it. */
   cancellation?: Cancellation;
+  /**
+   * The same object for every call of one GraphQL operation, whichever loader makes it: the cache
+   * reads what it knows of the caller once per operation (without it, once per options object).
+   */
+  operation?: object;
 }
 
 /** The edge the rest of the gateway depends on; tests swap the upstream behind it. */

@@ -301,3 +301,35 @@ describe.skipIf(!!NO_REDIS)(needsRedis('acceptances that reach Redis late'), () 
     expect(record!.acceptedAgoMs).toBeGreaterThanOrEqual(Date.now() - sentAt - 50);
   });
 });
+
+describe.skipIf(!!NO_REDIS)(needsRedis('entries written without an acceptance'), () => {
+  it('put writes under the caller’s current generation only, leaves the record as it was, and gives each entry its TTL', async () => {
+    const redis = await redisServer();
+    const store = new RedisStore({ url: redis.url, timeoutMs: Number(SLOW_MACHINE_MS), log: createLogger('silent') });
+    servers.later(() => store.close());
+    await store.ready();
+    const look = inspect(redis.url);
+
+    // No record yet: nothing to write under.
+    await store.put('carol', '1', [{ id: 'department:d1', value: '{"_id":"d1"}' }], 60_000);
+    expect(await countKeys(look, 'lvg:v2:entry:carol:*')).toBe(0);
+
+    const generation = (await store.accept('carol', undefined, Date.now(), 60_000))!;
+    const before = await store.caller('carol');
+    await store.put('carol', generation, [{ id: 'department:d1', value: '{"_id":"d1"}' }, { id: 'department:d2', value: 'null' }], 30_000);
+    expect(await store.get('carol', generation, 'department:d1')).toBe('{"_id":"d1"}');
+    expect(await store.get('carol', generation, 'department:d2')).toBe('null');
+    const ttl = await look.pttl(`lvg:v2:entry:carol:${generation}:department:d1`);
+    expect(ttl).toBeGreaterThan(25_000);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+    // The acceptance time did not move: a put is not an acceptance.
+    const after = await store.caller('carol');
+    expect(after!.generation).toBe(generation);
+    expect(after!.acceptedAgoMs).toBeGreaterThanOrEqual(before!.acceptedAgoMs);
+
+    // A refusal retires the generation: a late put under it writes nothing.
+    await store.refuse('carol');
+    await store.put('carol', generation, [{ id: 'user:x', value: '{}' }], 60_000);
+    expect(await store.get('carol', generation, 'user:x')).toBeUndefined();
+  });
+});

@@ -62,6 +62,28 @@ describe('the visitor graph', () => {
     }
   });
 
+  it('with the cache on, asks Rocket.Chat nothing the second time, and one confirming visitors.info once the caller is stale', async () => {
+    const upstream = await servers.demo({ record: true });
+    const gateway = await servers.gateway(upstream.url, { CACHE_TTL_MS: '60000', CACHE_RECHECK_MS: '1000' });
+    const ask = async () => {
+      upstream.reset();
+      const res = await gateway.post({ query: CONSOLE, variables: { id: FULL_VISITOR_ID } }, DEMO_HEADERS);
+      expect(res.body.errors).toBeUndefined();
+      return { data: res.body.data, byRoute: callsByRoute(upstream.requests.map((r) => r.path)) };
+    };
+    const first = await ask();
+    expect(first.byRoute).toEqual({ 'visitors.info': 1, 'department.listByIds': 2, 'users.info': 2, 'visitors.chatHistory': 1, 'visitors.search': 1 });
+    const second = await ask();
+    expect(second.byRoute).toEqual({});
+    expect(second.data).toEqual(first.data);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const stale = await ask();
+    // The visitor and the search start together: the search waits for the visitor's confirmation.
+    expect(stale.byRoute).toEqual({ 'visitors.info': 1 });
+    expect(stale.data).toEqual(first.data);
+    figures.push(`console query, cache on: ${JSON.stringify(first.byRoute)}, then ${JSON.stringify(second.byRoute)}, stale ${JSON.stringify(stale.byRoute)}`);
+  });
+
   it('runs the query Apollo Sandbox opens with, as it is', async () => {
     const upstream = await servers.demo({ record: true });
     const gateway = await servers.gateway(upstream.url);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CachingRocketChatClient, callerKey } from '../../../src/cache/CachingRocketChatClient.js';
-import { MemoryStore, type VisitorEntry } from '../../../src/cache/store.js';
+import { MemoryStore, type CacheEntry } from '../../../src/cache/store.js';
 import { GatewayError } from '../../../src/errors.js';
 import type { CallOptions, RocketChatClient } from '../../../src/rocketchat/client.js';
 import type { WireVisitor } from '../../../src/rocketchat/models.js';
@@ -16,7 +16,7 @@ class CountingStore extends MemoryStore {
     this.callerReads++;
     return super.caller(caller);
   }
-  override async accept(caller: string, generation: string | undefined, sentAt: number, ttlMs: number, entry?: VisitorEntry) {
+  override async accept(caller: string, generation: string | undefined, sentAt: number, ttlMs: number, entry?: CacheEntry) {
     if (entry) this.written.push(`${caller}:${entry.id}`);
     return super.accept(caller, generation, sentAt, ttlMs, entry);
   }
