@@ -43,7 +43,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       breakerThreshold: config.breaker.threshold,
       breakerHalfOpenMs: config.breaker.halfOpenMs,
       maxJsonDepth: config.maxJsonDepth,
-      observe: (statusClass, seconds) => metrics.upstream(statusClass, seconds),
+      observe: (route, statusClass, seconds) => metrics.upstream(route, statusClass, seconds),
     });
   const metrics = new GatewayMetrics({ breakerState: () => upstream.breakerState });
   upstream.onBreakerStateChange?.((state) => log.warn({ breaker: state }, `circuit breaker on Rocket.Chat is ${state}`));

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ErrorCode } from './errors.js';
 import type { BreakerState } from './rocketchat/resilience.js';
 
 /** Client-chosen operation names become a label; past this many distinct ones they count as "other". */
@@ -14,10 +15,11 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1,
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly #operations: Counter<'operation' | 'outcome'>;
+  readonly #operations: Counter<'operation' | 'outcome' | 'code'>;
   readonly #operationSeconds: Histogram<'outcome'>;
-  readonly #upstreamRequests: Counter<'status_class'>;
-  readonly #upstreamSeconds: Histogram<'status_class'>;
+  readonly #upstreamRequests: Counter<'route' | 'status_class'>;
+  readonly #upstreamSeconds: Histogram<'route' | 'status_class'>;
+  readonly #persistedQueryMisses: Counter;
   readonly #batchSize: Histogram;
   readonly #cache: Counter<'result'>;
   readonly #refusals: Counter<'limit'>;
@@ -29,8 +31,8 @@ export class GatewayMetrics {
     const registers = [this.registry];
     this.#operations = new Counter({
       name: 'gateway_operations_total',
-      help: 'GraphQL operations by operation name and outcome (ok, error).',
-      labelNames: ['operation', 'outcome'],
+      help: 'GraphQL operations by operation name, outcome (ok, error) and the first error code (none without errors).',
+      labelNames: ['operation', 'outcome', 'code'],
       registers,
     });
     this.#operationSeconds = new Histogram({
@@ -42,15 +44,20 @@ export class GatewayMetrics {
     });
     this.#upstreamRequests = new Counter({
       name: 'gateway_upstream_requests_total',
-      help: 'Attempts to call Rocket.Chat, by status class (2xx, 4xx, 429, 5xx, error, timeout).',
-      labelNames: ['status_class'],
+      help: 'Attempts to call Rocket.Chat, by route pattern and status class (2xx, 4xx, 429, 5xx, error, timeout).',
+      labelNames: ['route', 'status_class'],
       registers,
     });
     this.#upstreamSeconds = new Histogram({
       name: 'gateway_upstream_request_duration_seconds',
-      help: 'Time of one attempt to call Rocket.Chat.',
-      labelNames: ['status_class'],
+      help: 'Time of one attempt to call Rocket.Chat, by route pattern and status class.',
+      labelNames: ['route', 'status_class'],
       buckets: SECONDS_BUCKETS,
+      registers,
+    });
+    this.#persistedQueryMisses = new Counter({
+      name: 'gateway_persisted_query_misses_total',
+      help: 'Automatic persisted queries asked by hash and not known (PERSISTED_QUERY_NOT_FOUND): the first half of the handshake, not a failed operation.',
       registers,
     });
     this.#batchSize = new Histogram({
@@ -61,7 +68,7 @@ export class GatewayMetrics {
     });
     this.#cache = new Counter({
       name: 'gateway_cache_lookups_total',
-      help: 'Shared visitor cache lookups by result (hit, miss).',
+      help: 'Shared cache lookups of Rocket.Chat answers (every route) by result (hit, miss).',
       labelNames: ['result'],
       registers,
     });
@@ -84,30 +91,39 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  operation(name: string | null | undefined, outcome: 'ok' | 'error', seconds: number): void {
+  /** One operation, with the code of its first error (undefined: none); a code outside the catalogue counts as `other`. */
+  operation(name: string | null | undefined, firstCode: string | undefined, seconds: number): void {
     const label = this.#label(name);
-    const key = `${label}\n${outcome}`;
+    const code = firstCode === undefined ? 'none' : KNOWN_CODES.has(firstCode) ? firstCode : 'other';
+    const outcome = firstCode === undefined ? 'ok' : 'error';
+    const key = `${label}\n${code}`;
     let child = this.#operationChildren.get(key);
     if (!child) {
-      child = { count: this.#operations.labels({ operation: label, outcome }), seconds: this.#operationSeconds.labels({ outcome }) };
+      child = { count: this.#operations.labels({ operation: label, outcome, code }), seconds: this.#operationSeconds.labels({ outcome }) };
       this.#operationChildren.set(key, child);
     }
     child.count.inc();
     child.seconds.observe(seconds);
   }
 
-  upstream(statusClass: string, seconds: number): void {
-    // Label children are looked up once per status class: this runs on every upstream attempt.
-    let child = this.#upstreamChildren.get(statusClass);
+  /** One attempt; `route` is a route pattern of the client's (a fixed handful). */
+  upstream(route: string, statusClass: string, seconds: number): void {
+    // Label children are looked up once per route and status class: this runs on every upstream attempt.
+    const key = `${route}\n${statusClass}`;
+    let child = this.#upstreamChildren.get(key);
     if (!child) {
       child = {
-        count: this.#upstreamRequests.labels({ status_class: statusClass }),
-        seconds: this.#upstreamSeconds.labels({ status_class: statusClass }),
+        count: this.#upstreamRequests.labels({ route, status_class: statusClass }),
+        seconds: this.#upstreamSeconds.labels({ route, status_class: statusClass }),
       };
-      this.#upstreamChildren.set(statusClass, child);
+      this.#upstreamChildren.set(key, child);
     }
     child.count.inc();
     child.seconds.observe(seconds);
+  }
+
+  persistedQueryMiss(): void {
+    this.#persistedQueryMisses.inc();
   }
 
   batch(size: number): void {
@@ -144,6 +160,9 @@ export class GatewayMetrics {
 export function statusClass(status: number): string {
   return status === 429 ? '429' : (STATUS_CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`);
 }
+
+/** The `code` label's values besides `none` and `other`: the catalogue. */
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
 /** The error codes that mean a limit of the gateway's own refused (part of) an operation. */
 const LIMIT_OF_CODE: Readonly<Record<string, string>> = Object.assign(Object.create(null), {

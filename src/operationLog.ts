@@ -1,6 +1,6 @@
 import type { GatewayContext } from './context.js';
 import type { GatewayMetrics } from './metrics.js';
-import { clip } from './errors.js';
+import { clip, ErrorCode } from './errors.js';
 
 export interface OperationRecord {
   operationName: string | null;
@@ -17,8 +17,12 @@ export interface OperationRecord {
  */
 export function recordOperation(context: GatewayContext | undefined, metrics: GatewayMetrics | undefined, record: OperationRecord): void {
   const codes = record.codes.length === 0 ? [] : [...new Set(record.codes.map((c) => String(c ?? 'UNKNOWN')))];
-  const outcome = codes.length === 0 ? 'ok' : 'error';
-  metrics?.operation(record.operationName, outcome, record.seconds);
+  // An automatic persisted query's first request, answered "send the document", is half of a
+  // handshake whose second request is the operation: it is no failure.
+  const handshake = codes.length === 1 && codes[0] === ErrorCode.PERSISTED_QUERY_NOT_FOUND;
+  const outcome = handshake ? 'persisted-query-miss' : codes.length === 0 ? 'ok' : 'error';
+  if (handshake) metrics?.persistedQueryMiss();
+  else metrics?.operation(record.operationName, codes[0], record.seconds);
   if (codes.length) metrics?.refusals(codes);
   if (!context?.logs('info')) return;
   context.log.info(

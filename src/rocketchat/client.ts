@@ -89,8 +89,11 @@ export interface RocketChatClient {
 export interface RocketChatClientOptions extends ResilienceOptions {
   /** Base URL, possibly with a path prefix, without a trailing slash. */
   baseUrl: string;
-  /** Told of every attempt: its status class (2xx, 4xx, 429, 5xx, error, timeout) and duration. */
-  observe?: (statusClass: string, seconds: number) => void;
+  /**
+   * Told of every attempt: its route pattern (ROUTES), status class (2xx, 4xx, 429, 5xx, error,
+   * timeout) and duration.
+   */
+  observe?: (route: RoutePattern, statusClass: string, seconds: number) => void;
   /** Deepest nesting of a visitor's free-form values (MAX_JSON_DEPTH); deeper is a bad response. */
   maxJsonDepth?: number;
 }
@@ -111,6 +114,20 @@ export const DEPARTMENTS_PER_CALL = 20;
 /** `8.4.1`, `7.0.0-rc.1`, `6.5.0-develop+build.7`. */
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 const INFO_PATH = '/api/info';
+
+/**
+ * The routes the gateway calls, as patterns: what metrics and traces name a call by, never its
+ * path (which holds visitor ids and search terms).
+ */
+export const ROUTES = {
+  visitorsInfo: VISITORS_INFO_PATH,
+  departmentList: DEPARTMENT_LIST_PATH,
+  usersInfo: USERS_INFO_PATH,
+  chatHistory: `${CHAT_HISTORY_PATH}/room/:roomId/visitor/:visitorId`,
+  visitorsSearch: VISITORS_SEARCH_PATH,
+  info: INFO_PATH,
+} as const;
+export type RoutePattern = (typeof ROUTES)[keyof typeof ROUTES];
 
 interface UpstreamAnswer {
   status: number;
@@ -186,7 +203,7 @@ export class HttpRocketChatClient implements RocketChatClient {
 
   getVisitor(id: string, options: CallOptions): Promise<WireVisitor> {
     const path = this.#visitorsInfoPath + encodeURIComponent(id);
-    return this.#call(rateLimitBucket(options), id, path, options, this.#inflight, (answer) => {
+    return this.#call(ROUTES.visitorsInfo, rateLimitBucket(options), id, path, options, this.#inflight, (answer) => {
       const visitor = parseVisitorsInfo(answer.status, answer.headers, answer.body, this.#maxJsonDepth);
       // Someone else's visitor (a proxy's cache keyed without the query, a mix-up upstream) must
       // not be served, nor cached, as this one; the reason never names the other id.
@@ -204,7 +221,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     const path = this.#departmentListPath + sorted.map((id) => `ids[]=${encodeURIComponent(id)}`).join('&');
     // Rocket.Chat counts each route pattern on its own.
     const bucket = `${DEPARTMENT_LIST_PATH}|${rateLimitBucket(options)}`;
-    return this.#call(bucket, sorted.join(','), path, options, this.#inflightDepartments, (answer) =>
+    return this.#call(ROUTES.departmentList, bucket, sorted.join(','), path, options, this.#inflightDepartments, (answer) =>
       sized(parseDepartmentList(answer.status, answer.headers, answer.body), answer),
     );
   }
@@ -212,7 +229,7 @@ export class HttpRocketChatClient implements RocketChatClient {
   getUser(idOrUsername: string, options: CallOptions): Promise<WireUser> {
     const path = this.#usersInfoPath + encodeURIComponent(idOrUsername);
     const bucket = `${USERS_INFO_PATH}|${rateLimitBucket(options)}`;
-    return this.#call(bucket, idOrUsername, path, options, this.#inflightUsers, (answer) => {
+    return this.#call(ROUTES.usersInfo, bucket, idOrUsername, path, options, this.#inflightUsers, (answer) => {
       const user = parseUsersInfo(answer.status, answer.headers, answer.body);
       // users.info matches the key against `_id` or `username`; any other user is not this one.
       if (user._id !== idOrUsername && user.username !== idOrUsername) throw badResponse(answer.status, 'user is not the one asked for');
@@ -226,7 +243,8 @@ export class HttpRocketChatClient implements RocketChatClient {
       `?offset=${page.offset}&count=${page.count}`;
     // Rocket.Chat's limiter counts the route pattern, not each room and visitor.
     const bucket = `${CHAT_HISTORY_PATH}|${rateLimitBucket(options)}`;
-    return this.#call(bucket, `${roomId}\n${visitorId}\n${page.offset}\n${page.count}`, path, options, this.#inflightChats, (answer) =>
+    const key = `${roomId}\n${visitorId}\n${page.offset}\n${page.count}`;
+    return this.#call(ROUTES.chatHistory, bucket, key, path, options, this.#inflightChats, (answer) =>
       sized(parseChatHistory(answer.status, answer.headers, answer.body), answer),
     );
   }
@@ -234,7 +252,7 @@ export class HttpRocketChatClient implements RocketChatClient {
   searchVisitors(term: string, page: { offset: number; count: number }, options: CallOptions): Promise<VisitorSearchResponse> {
     const path = `${this.#pathPrefix}${VISITORS_SEARCH_PATH}?term=${encodeURIComponent(term)}&offset=${page.offset}&count=${page.count}`;
     const bucket = `${VISITORS_SEARCH_PATH}|${rateLimitBucket(options)}`;
-    return this.#call(bucket, `${page.offset}\n${page.count}\n${term}`, path, options, this.#inflightSearches, (answer) =>
+    return this.#call(ROUTES.visitorsSearch, bucket, `${page.offset}\n${page.count}\n${term}`, path, options, this.#inflightSearches, (answer) =>
       sized(parseVisitorSearch(answer.status, answer.headers, answer.body, this.#maxJsonDepth), answer),
     );
   }
@@ -245,7 +263,15 @@ export class HttpRocketChatClient implements RocketChatClient {
    * resilience policy, and its answer read for the window and turned by `parse` into a value or a
    * catalogue error.
    */
-  #call<T>(bucket: string, key: string, path: string, options: CallOptions, inflight: Coalescer<T>, parse: (answer: UpstreamAnswer) => T): Promise<T> {
+  #call<T>(
+    route: RoutePattern,
+    bucket: string,
+    key: string,
+    path: string,
+    options: CallOptions,
+    inflight: Coalescer<T>,
+    parse: (answer: UpstreamAnswer) => T,
+  ): Promise<T> {
     const wait = this.#rateLimits.retryAfter(bucket);
     if (wait !== undefined) return Promise.reject(rateLimitedLocally(wait));
     const { credentials, clientIp, requestId } = options;
@@ -265,7 +291,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     return inflight.run(inflightKey, options.cancellation, (shared) =>
       this.#policy.execute((attempt) => {
         this.#rateLimits.spend(bucket);
-        return this.#get(path, headers, attempt, interpret);
+        return this.#get(route, path, headers, attempt, interpret);
       }, shared),
     );
   }
@@ -279,7 +305,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     const attempt = Cancellation.from(signal) ?? new Cancellation();
     const timer = setTimeout(() => attempt.cancel(upstreamTimeout(this.#timeoutMs)), this.#timeoutMs);
     try {
-      return await this.#get(`${this.#pathPrefix}${INFO_PATH}`, { accept: 'application/json' }, attempt, (answer) => {
+      return await this.#get(ROUTES.info, `${this.#pathPrefix}${INFO_PATH}`, { accept: 'application/json' }, attempt, (answer) => {
         if (answer.status !== 200) throw errorFromResponse(answer.status, answer.body as WireErrorBody | undefined);
         const info = answer.body as Partial<ServerInfoResponse> | undefined;
         // /readyz repeats the version to anyone who asks: only something shaped like one.
@@ -296,11 +322,11 @@ export class HttpRocketChatClient implements RocketChatClient {
   }
 
   /** One attempt: a GET whose answer `interpret` turns into a value or a catalogue error. */
-  #get<T>(path: string, headers: Record<string, string>, attempt: Cancellation, interpret: (answer: UpstreamAnswer) => T): Promise<T> {
+  #get<T>(route: RoutePattern, path: string, headers: Record<string, string>, attempt: Cancellation, interpret: (answer: UpstreamAnswer) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#pool.dispatch(
         { method: 'GET', path, headers },
-        new AttemptHandler(attempt, interpret, resolve, reject, this.#timeoutMs, this.#observe),
+        new AttemptHandler(route, attempt, interpret, resolve, reject, this.#timeoutMs, this.#observe),
       );
     });
   }
@@ -337,6 +363,7 @@ function rateLimitBucket({ clientIp, credentials }: CallOptions): string {
  * the gateway's CPU profile. Never follows redirects.
  */
 class AttemptHandler<T> implements Dispatcher.DispatchHandler {
+  readonly #route: RoutePattern;
   readonly #attempt: Cancellation;
   readonly #interpret: (answer: UpstreamAnswer) => T;
   readonly #resolve: (value: T) => void;
@@ -352,6 +379,7 @@ class AttemptHandler<T> implements Dispatcher.DispatchHandler {
   #settled = false;
 
   constructor(
+    route: RoutePattern,
     attempt: Cancellation,
     interpret: (answer: UpstreamAnswer) => T,
     resolve: (value: T) => void,
@@ -359,6 +387,7 @@ class AttemptHandler<T> implements Dispatcher.DispatchHandler {
     timeoutMs: number,
     observe: RocketChatClientOptions['observe'],
   ) {
+    this.#route = route;
     this.#attempt = attempt;
     this.#interpret = interpret;
     this.#resolve = resolve;
@@ -411,7 +440,7 @@ class AttemptHandler<T> implements Dispatcher.DispatchHandler {
       return this.#fail(err);
     }
     if (this.#settle()) {
-      this.#observe?.(statusClass(status), (performance.now() - this.#started) / 1000);
+      this.#observe?.(this.#route, statusClass(status), (performance.now() - this.#started) / 1000);
       this.#resolve(value);
     }
   }
@@ -438,7 +467,7 @@ class AttemptHandler<T> implements Dispatcher.DispatchHandler {
     if (this.#observe) {
       const upstream = err instanceof GatewayError ? err.upstream : undefined;
       const cls = upstream?.status ? statusClass(upstream.status) : err instanceof GatewayError && err.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'error';
-      this.#observe(cls, (performance.now() - this.#started) / 1000);
+      this.#observe(this.#route, cls, (performance.now() - this.#started) / 1000);
     }
     this.#reject(err);
   }

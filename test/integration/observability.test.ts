@@ -4,6 +4,7 @@ import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gat
 import { useServers } from '../helpers/servers.js';
 import { ensureBuilt, needsRedis, NO_REDIS, spawnGateway, startRedis, waitFor } from '../helpers/process.js';
 import { sleep } from '../helpers/promises.js';
+import { persisted } from '../helpers/apq.js';
 
 const ONE = { query: `query One { visitor(id: "${SEED_VISITOR_ID}") { id name } }` };
 
@@ -15,9 +16,17 @@ async function metricsOf(gateway: TestGateway): Promise<string> {
   expect(res.headers.get('content-type')).toMatch(/text\/plain/);
   return res.text();
 }
+/** The sum of the samples of `name` that carry every label of `labels` (`a="x",b="y"`); NaN when none does. */
 function sample(text: string, name: string, labels = ''): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line ? Number(line.split(' ').pop()) : NaN;
+  const wanted = labels ? labels.split(',') : [];
+  let sum = NaN;
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const has = (match[2] ?? '').split(',');
+    if (wanted.every((label) => has.includes(label))) sum = (Number.isNaN(sum) ? 0 : sum) + Number(match[3]);
+  }
+  return sum;
 }
 
 describe('metrics and logs from a real run', () => {
@@ -33,6 +42,9 @@ describe('metrics and logs from a real run', () => {
     const text = await metricsOf(gateway);
     expect(sample(text, 'gateway_operations_total', 'operation="One",outcome="ok"')).toBe(2);
     expect(sample(text, 'gateway_operations_total', 'operation="Many",outcome="error"')).toBe(1);
+    expect(sample(text, 'gateway_operations_total', 'operation="One",code="none"')).toBe(2);
+    expect(sample(text, 'gateway_operations_total', 'operation="Many",code="NOT_FOUND"')).toBe(1);
+    expect(sample(text, 'gateway_upstream_requests_total', 'route="/api/v1/livechat/visitors.info",status_class="2xx"')).toBe(4);
     expect(sample(text, 'gateway_upstream_requests_total', 'status_class="2xx"')).toBe(4);
     expect(sample(text, 'gateway_upstream_requests_total', 'status_class="4xx"')).toBe(1);
     expect(sample(text, 'gateway_upstream_request_duration_seconds_count', 'status_class="2xx"')).toBe(4);
@@ -44,6 +56,20 @@ describe('metrics and logs from a real run', () => {
     for (const secret of [DEMO_HEADERS['x-auth-token'], DEMO_HEADERS['x-user-id'], SEED_VISITOR_ID, FULL_VISITOR_ID]) {
       expect(text).not.toContain(secret);
     }
+  });
+
+  it('counts the persisted-query handshake as one operation and one miss, never as a failure', async () => {
+    const upstream = await demo();
+    const gateway = await gatewayFor(upstream.url);
+    const query = 'query Handshake { __typename }';
+    expect(await persisted(gateway, query, false)).toBe('PERSISTED_QUERY_NOT_FOUND');
+    expect(await persisted(gateway, query, true)).toBeUndefined();
+    expect(await persisted(gateway, query, false)).toBeUndefined();
+    const text = await metricsOf(gateway);
+    expect(sample(text, 'gateway_persisted_query_misses_total')).toBe(1);
+    expect(sample(text, 'gateway_operations_total', 'operation="Handshake",code="none"')).toBe(2);
+    expect(sample(text, 'gateway_operations_total', 'outcome="error"')).toBeNaN();
+    expect(gateway.logs.filter((l) => l.msg === 'graphql operation').map((l) => l.outcome)).toEqual(['persisted-query-miss', 'ok', 'ok']);
   });
 
   it('bounds operation-name labels: odd names count as "other"', async () => {
