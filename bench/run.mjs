@@ -34,7 +34,8 @@ const LATENCIES_MS = [0, 20];
  */
 const GET_WORKLOADS = ['urql', 'apq'];
 const POOL_SIZE = 10_000;
-const CONTENDERS = ['proxy', 'gateway', 'baseline', 'mercurius'];
+/** `gateway-traced` is the gateway with tracing on at 100 % sampling; it runs the single workload only. */
+const CONTENDERS = ['proxy', 'gateway', 'gateway-traced', 'baseline', 'mercurius'];
 const GRAPHQL_CONTENDERS = ['gateway', 'baseline', 'mercurius'];
 /** DESIGN.md's "Speed" section; printed next to the figures, never enforced here. */
 const TARGETS = { gateway_over_proxy_rps: 0.7, gateway_over_baseline_rps: 2.5 };
@@ -252,11 +253,12 @@ async function benchLatency(latencyMs) {
     BENCH_LATENCY_MS: String(latencyMs),
     BENCH_POOL_SIZE: String(POOL_SIZE),
   });
+  const sink = await spawnChild('otlp sink', 'otlpSink.mjs');
   const children = Object.fromEntries(
     await Promise.all(
       CONTENDERS.map(async (name) => [
         name,
-        await spawnChild(name, `contenders/${name}.mjs`, { UPSTREAM_URL: upstream.info.origin }),
+        await spawnChild(name, `contenders/${name}.mjs`, { UPSTREAM_URL: upstream.info.origin, OTLP_SINK_URL: sink.info.origin }),
       ]),
     ),
   );
@@ -325,9 +327,14 @@ async function benchLatency(latencyMs) {
     };
     log(`latency ${latencyMs} ms, batch: gateway ${fmt(run.rps, 0)} ops/s, ${fmt(upstreamCallsPerSec, 0)} upstream calls/s`);
 
-    return { single, bare, getWorkloads, aliases, batch };
+    // Proof that the traced gateway exported what it traced (its exporter batches every 5 s at most).
+    const exported = await sink.ask('received');
+    if (exported.requests === 0) throw new BenchAbort('gateway-traced exported no spans to the OTLP sink');
+    log(`latency ${latencyMs} ms: gateway-traced exported ${exported.requests} OTLP requests, ${fmt(exported.bytes / 1e6, 1)} MB`);
+
+    return { single, bare, getWorkloads, aliases, batch, tracesExported: exported };
   } finally {
-    await Promise.all([...Object.values(children), upstream].map((c) => c.stop()));
+    await Promise.all([...Object.values(children), upstream, sink].map((c) => c.stop()));
   }
 }
 
@@ -406,6 +413,8 @@ function ratiosFor({ single, bare, getWorkloads }) {
     gateway_over_mercurius_rps: gateway.rps / mercurius.rps,
     gateway_p99_over_proxy_p99: gateway.p99 / proxy.p99,
     apollo_client_over_bare_rps: gateway.rps / bare.rps,
+    traced_over_untraced_rps: single['gateway-traced'].rps / gateway.rps,
+    traced_p99_over_untraced_p99: single['gateway-traced'].p99 / gateway.p99,
     workloads: Object.fromEntries(
       Object.entries(getWorkloads).map(([workload, e]) => [
         workload,
@@ -470,6 +479,9 @@ function report(results) {
         `gateway/mercurius ${fmt(r.gateway_over_mercurius_rps, 2)}, gateway p99 / proxy p99 ${fmt(r.gateway_p99_over_proxy_p99, 2)}`,
       `gateway with a bare {query, variables} body: ${fmt(bare.rps, 0)} req/s, p99 ${fmt(bare.p99, 1)} ms; ` +
         `Apollo Client's body ÷ bare ${fmt(single.gateway.rps / bare.rps, 2)} (one path should make this 1.00)`,
+      `tracing at 100 % sampling (gateway-traced ÷ gateway): ${fmt(r.traced_over_untraced_rps, 2)} req/s, ` +
+        `${fmt(r.traced_p99_over_untraced_p99, 2)} p99; ${results.perLatency[latency].tracesExported.requests} OTLP exports, ` +
+        `${fmt(results.perLatency[latency].tracesExported.bytes / 1e6, 1)} MB`,
     );
     for (const [workload, entries] of Object.entries(results.perLatency[latency].getWorkloads)) {
       out.push('', `single visitor(id) as ${clients[workload].label}`);

@@ -22,6 +22,8 @@ import { recordOperation } from './operationLog.js';
 import { ResponseMediaTypes } from './responseMediaType.js';
 import type { GatewayMetrics } from './metrics.js';
 import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
+import type { Span } from '@opentelemetry/api';
+import { endSpan, type Tracing } from './tracing.js';
 
 
 /** What Apollo Sandbox opens with: a query that works as soon as the headers hold real credentials. */
@@ -63,9 +65,11 @@ export interface ApolloOptions {
    * for how long; false turns them off; undefined leaves Apollo's default (its server-wide cache).
    */
   apqStore?: { cache: KeyValueCache<string>; ttlSeconds: number } | false;
+  /** A span per operation (tracing.ts); none when tracing is off. */
+  tracing?: Tracing;
 }
 
-export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore }: ApolloOptions): ApolloServer<GatewayContext> {
+export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore, tracing }: ApolloOptions): ApolloServer<GatewayContext> {
   return new ApolloServer<GatewayContext>({
     // Apollo's hook for another executor: graphql-jit, behind Apollo's whole pipeline (executor.ts).
     gateway: new JitExecutorGateway(schema),
@@ -97,7 +101,7 @@ export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       ...(config.production ? [ApolloServerPluginDisableSuggestions()] : []),
-      gatewayPlugin(new OperationLimits(config), metrics),
+      gatewayPlugin(new OperationLimits(config), metrics, tracing),
       config.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({
@@ -145,15 +149,27 @@ export function maskUnexpected(formatted: GraphQLFormattedError, error: unknown)
  * The gateway's own hooks, in one plugin so that Apollo calls one listener per stage: the
  * operation limits before execution, unexpected errors logged in full, the request id on every
  * error (support can find the log line), the response's media type from a memo of Apollo's own
- * negotiation (responseMediaType.ts), and one log line and metric sample per operation.
+ * negotiation (responseMediaType.ts), one log line and metric sample per operation, and with
+ * tracing on the operation's span (its upstream calls are its children through the context's scope).
  */
-function gatewayPlugin(limits: OperationLimits, metrics: GatewayMetrics | undefined): ApolloServerPlugin<GatewayContext> {
+function gatewayPlugin(limits: OperationLimits, metrics: GatewayMetrics | undefined, tracing: Tracing | undefined): ApolloServerPlugin<GatewayContext> {
   const mediaTypes = new ResponseMediaTypes();
   return {
-    async requestDidStart({ request }) {
+    async requestDidStart({ request, contextValue }) {
       const started = performance.now();
+      let span: Span | undefined;
+      if (tracing) {
+        const traced = tracing.operation(contextValue.scope.trace);
+        span = traced.span;
+        contextValue.scope.trace = traced.context;
+      }
       return {
-        async didResolveOperation({ document, operation, request: resolved, contextValue }) {
+        async didResolveOperation({ document, operation, operationName, queryHash, request: resolved, contextValue }) {
+          if (span && operation) {
+            span.updateName(operationName ? `${operation.operation} ${operationName}` : operation.operation);
+            span.setAttributes({ 'graphql.operation.type': operation.operation, 'graphql.document.hash': queryHash });
+            if (operationName) span.setAttribute('graphql.operation.name', operationName);
+          }
           const refusal = operation && limits.check(document, operation, resolved.variables, contextValue);
           if (refusal) throw refusal;
         },
@@ -177,12 +193,14 @@ function gatewayPlugin(limits: OperationLimits, metrics: GatewayMetrics | undefi
               extensions: { ...e.extensions, requestId },
             }));
           }
+          const codes = (errors ?? []).map((e) => e.extensions?.code);
           recordOperation(contextValue, metrics, {
             operationName: operationName ?? request.operationName ?? null,
             seconds: (performance.now() - started) / 1000,
             httpStatus: response.http.status ?? 200,
-            codes: (errors ?? []).map((e) => e.extensions?.code),
+            codes,
           });
+          if (span) endSpan(span, codes.length ? { code: String(codes[0] ?? ErrorCode.INTERNAL_SERVER_ERROR) } : undefined);
         },
       };
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tracingRequested } from './tracing.js';
 
 /**
  * Every environment variable the gateway reads, parsed and validated once at start-up. A bad value
@@ -85,6 +86,8 @@ const EnvSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: int(1, 600_000, 10_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1, 600_000, 65_000),
   HTTP_REQUEST_TIMEOUT_MS: int(1, 600_000, 30_000),
+  PERSISTED_DOCUMENTS: z.string().optional(),
+  PERSISTED_DOCUMENTS_ONLY: flag.optional(),
 });
 
 export interface Config {
@@ -150,6 +153,13 @@ export interface Config {
   redisTimeoutMs: number;
   /** A cached visitor is served only this long after Rocket.Chat last accepted its caller. */
   cacheRecheckMs: number;
+  /**
+   * Trusted documents: the manifest's path, and whether only its documents run (default: in
+   * production). Undefined without PERSISTED_DOCUMENTS.
+   */
+  persistedDocuments: { path: string; only: boolean } | undefined;
+  /** Whether the OTEL_* variables ask for traces (tracing.ts); the SDK reads them itself. */
+  tracing: boolean;
   http: {
     maxConnections: number;
     headersTimeoutMs: number;
@@ -188,6 +198,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
     throw new ConfigError(
       `Invalid configuration:\n  HTTP_HEADERS_TIMEOUT_MS: must not be more than HTTP_REQUEST_TIMEOUT_MS (got ${e.HTTP_HEADERS_TIMEOUT_MS} and ${e.HTTP_REQUEST_TIMEOUT_MS})`,
+    );
+  }
+  if (e.PERSISTED_DOCUMENTS_ONLY && e.PERSISTED_DOCUMENTS === undefined) {
+    throw new ConfigError(
+      'Invalid configuration:\n  PERSISTED_DOCUMENTS_ONLY: needs PERSISTED_DOCUMENTS, the manifest whose documents alone may run (got "true" without it)',
     );
   }
   const production = e.NODE_ENV === 'production';
@@ -231,6 +246,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apq: { memoryBytes: e.APQ_MEMORY_BYTES, ttlSeconds: e.APQ_TTL_SECONDS, redisSlots: e.APQ_REDIS_SLOTS },
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     cacheRecheckMs: e.CACHE_RECHECK_MS,
+    persistedDocuments:
+      e.PERSISTED_DOCUMENTS === undefined ? undefined : { path: e.PERSISTED_DOCUMENTS, only: e.PERSISTED_DOCUMENTS_ONLY ?? production },
+    tracing: tracingRequested(env),
     http: {
       maxConnections: e.MAX_CONNECTIONS,
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,

@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import type { Credentials, RocketChatClient } from './rocketchat/client.js';
+import type { Context } from '@opentelemetry/api';
+import type { Credentials, OperationScope, RocketChatClient } from './rocketchat/client.js';
+import { traceIds } from './tracing.js';
 import { VisitorsAPI } from './rocketchat/VisitorsAPI.js';
 import { DepartmentsAPI } from './rocketchat/DepartmentsAPI.js';
 import { UsersAPI } from './rocketchat/UsersAPI.js';
@@ -18,6 +20,8 @@ export interface GatewayContext {
   chats: ChatsAPI;
   search: SearchAPI;
   requestId: string;
+  /** What the layers under the loaders share about this operation (its trace, with tracing on). */
+  readonly scope: OperationScope;
   log: Logger;
   /** Whether a line at `level` would be written, asked without making the per-request logger. */
   logs(level: 'info' | 'warn' | 'error'): boolean;
@@ -39,6 +43,8 @@ export interface IncomingCall {
   clientIp?: string;
   /** Cancelled when the caller disconnects. */
   cancellation?: Cancellation;
+  /** With tracing on: the HTTP request's trace context. */
+  trace?: Context;
 }
 
 /** Visible ASCII only: no control characters (header injection), no spaces, nothing over 512. */
@@ -79,8 +85,7 @@ class RequestContext implements GatewayContext {
   private readonly call: IncomingCall;
   private readonly credentials: Credentials | { refused: string };
   private readonly budget: CallBudget;
-  /** The operation's token for the layers under the loaders (CallOptions.operation). */
-  private readonly operation = {};
+  readonly scope: OperationScope;
   private lazyLog: Logger | undefined;
   // Apollo's clone of the context copies this holder, not its contents, so the loader made on first
   // use through either object is the operation's one loader.
@@ -92,13 +97,14 @@ class RequestContext implements GatewayContext {
     this.requestId = call.requestId;
     this.credentials = readCredentials(call.headers);
     this.budget = new CallBudget(deps.config.maxUpstreamCalls, deps.config.maxResponseBytes);
+    this.scope = { trace: call.trace };
     this.visitors = new VisitorsAPI({
       client: deps.client,
       credentials: this.credentials,
       requestId: call.requestId,
       clientIp: call.clientIp,
       cancellation: call.cancellation,
-      operation: this.operation,
+      operation: this.scope,
       concurrency: deps.config.upstream.concurrencyPerRequest,
       maxIds: deps.config.maxIds,
       budget: this.budget,
@@ -128,12 +134,12 @@ class RequestContext implements GatewayContext {
 
   private loaderOptions() {
     const { requestId, clientIp, cancellation } = this.call;
-    return { client: this.deps.client, credentials: this.credentials, call: { requestId, clientIp, cancellation, operation: this.operation }, budget: this.budget };
+    return { client: this.deps.client, credentials: this.credentials, call: { requestId, clientIp, cancellation, operation: this.scope }, budget: this.budget };
   }
 
   /** Made on first use: most operations log one line, and a child logger per request adds up. */
   get log(): Logger {
-    return (this.lazyLog ??= this.deps.log.child({ requestId: this.requestId }));
+    return (this.lazyLog ??= this.deps.log.child({ requestId: this.requestId, ...traceIds(this.scope.trace) }));
   }
 
   logs(level: 'info' | 'warn' | 'error'): boolean {

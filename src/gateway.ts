@@ -9,6 +9,8 @@ import { memoryApqCache, SlotApqCache } from './cache/apq.js';
 import { startHttpServer } from './http/server.js';
 import { GatewayMetrics } from './metrics.js';
 import { buildSchema } from './schema.js';
+import { loadPersistedDocuments } from './persistedDocuments.js';
+import type { Tracing } from './tracing.js';
 
 export interface GatewayOptions {
   /** Defaults to an undici client for `config.rocketChatUrl`. */
@@ -16,6 +18,8 @@ export interface GatewayOptions {
   log?: Logger;
   /** Headers Apollo Sandbox opens with (the demo credentials in demo mode). */
   sandboxHeaders?: Record<string, string>;
+  /** Spans for requests, operations and upstream calls (tracing.ts); none: tracing off. */
+  tracing?: Tracing;
 }
 
 export interface Gateway {
@@ -35,6 +39,12 @@ export interface Gateway {
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.log ?? createLogger(config.logLevel);
   if (!options.client && !config.rocketChatUrl) throw new Error('createGateway needs config.rocketChatUrl or a client');
+  // Before anything opens a connection: a bad manifest stops start-up with nothing to close.
+  const schema = buildSchema();
+  const documents =
+    config.persistedDocuments &&
+    (await loadPersistedDocuments(config.persistedDocuments.path, { schema, maxQueryBytes: config.limits.maxQueryBytes, only: config.persistedDocuments.only }));
+  if (documents) log.info({ documents: documents.size, only: documents.only }, 'trusted documents loaded from PERSISTED_DOCUMENTS');
   const upstream =
     options.client ??
     new HttpRocketChatClient({
@@ -43,6 +53,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       breakerThreshold: config.breaker.threshold,
       breakerHalfOpenMs: config.breaker.halfOpenMs,
       maxJsonDepth: config.maxJsonDepth,
+      tracing: options.tracing,
       observe: (route, statusClass, seconds) => metrics.upstream(route, statusClass, seconds),
     });
   const metrics = new GatewayMetrics({ breakerState: () => upstream.breakerState });
@@ -50,16 +61,16 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const stores = await createStore(config, log, metrics);
   const sharedRateLimits = await shareRateLimits(config, upstream, log);
   const client = stores.visitors
-    ? new CachingRocketChatClient(upstream, stores.visitors, { ttlMs: config.cacheTtlMs, recheckMs: config.cacheRecheckMs }, metrics)
+    ? new CachingRocketChatClient(upstream, stores.visitors, { ttlMs: config.cacheTtlMs, recheckMs: config.cacheRecheckMs, tracing: options.tracing }, metrics)
     : upstream;
   const deps: ContextDeps = { client, config, log, onBatch: (size) => metrics.batch(size) };
-  const schema = buildSchema();
   const apollo = createApollo({
     config,
     schema,
     sandboxHeaders: options.sandboxHeaders ?? PLACEHOLDER_HEADERS,
     metrics,
     apqStore: stores.apq && { cache: stores.apq, ttlSeconds: config.apq.ttlSeconds },
+    tracing: options.tracing,
   });
   await apollo.start();
 
@@ -71,6 +82,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     deps,
     serverInfo: () => client.serverInfo(),
     cacheHealth: stores.health,
+    documents,
+    tracing: options.tracing,
   });
 
   return {

@@ -106,6 +106,16 @@ export class GatewayMetrics {
     child.seconds.observe(seconds);
   }
 
+  /**
+   * A request refused before Apollo saw it (trusted documents): counted as an operation named
+   * `other`, since a name the client sent with a document that never ran must not take one of the
+   * bounded name labels from the operations that do.
+   */
+  refusedRequest(code: string, seconds: number): void {
+    this.#operations.inc({ operation: 'other', outcome: 'error', code: KNOWN_CODES.has(code) ? code : 'other' });
+    this.#operationSeconds.observe({ outcome: 'error' }, seconds);
+  }
+
   /** One attempt; `route` is a route pattern of the client's (a fixed handful). */
   upstream(route: string, statusClass: string, seconds: number): void {
     // Label children are looked up once per route and status class: this runs on every upstream attempt.

@@ -3,6 +3,8 @@ import { DEMO_CREDENTIALS, SEED_VISITOR_ID } from './demo/visitors.js';
 import { startDemoUpstream, type DemoUpstream } from './demo/upstream.js';
 import { createLogger } from './logger.js';
 import { createGateway, type Gateway } from './gateway.js';
+import { readFileSync } from 'node:fs';
+import { startTracing } from './tracing.js';
 
 export interface Running {
   gateway: Gateway;
@@ -14,17 +16,27 @@ export interface Running {
 /** Starts the gateway, first starting the embedded demo upstream when no Rocket.Chat is configured. */
 export async function start(config: Config): Promise<Running> {
   const log = createLogger(config.logLevel);
+  // The SDK reads OTEL_* from the process's environment itself; the decision is the config's.
+  const tracing = config.tracing ? await startTracing(process.env, packageVersion()) : undefined;
+  if (tracing) log.info('tracing on: spans go to the OTLP exporter OTEL_* configures');
   const demo = config.rocketChatUrl ? undefined : await startDemoUpstream();
   const rocketChatUrl = config.rocketChatUrl ?? demo!.url;
-  const gateway = await createGateway(
-    { ...config, rocketChatUrl },
-    {
-      log,
-      sandboxHeaders: demo
-        ? { 'X-Auth-Token': DEMO_CREDENTIALS.authToken, 'X-User-Id': DEMO_CREDENTIALS.userId }
-        : undefined,
-    },
-  );
+  let gateway: Gateway;
+  try {
+    gateway = await createGateway(
+      { ...config, rocketChatUrl },
+      {
+        log,
+        sandboxHeaders: demo ? { 'X-Auth-Token': DEMO_CREDENTIALS.authToken, 'X-User-Id': DEMO_CREDENTIALS.userId } : undefined,
+        tracing,
+      },
+    );
+  } catch (err) {
+    // A bad manifest, a port in use: nothing started here may outlive the failure.
+    await demo?.stop();
+    await tracing?.shutdown();
+    throw err;
+  }
   log.info({ url: gateway.url, rocketChatUrl, demo: !!demo }, 'gateway listening');
   process.stdout.write(banner(gateway.url, rocketChatUrl, !!demo));
   return {
@@ -33,8 +45,18 @@ export async function start(config: Config): Promise<Running> {
     async stop() {
       await gateway.stop();
       await demo?.stop();
+      // Last, so the spans of the drained requests are exported.
+      await tracing?.shutdown();
     },
   };
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function banner(url: string, rocketChatUrl: string, demo: boolean): string {

@@ -2,7 +2,8 @@ import type { BreakerState } from '../rocketchat/resilience.js';
 import { createHash } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { CallOptions, Credentials, RocketChatClient } from '../rocketchat/client.js';
+import { ROUTES, type CallOptions, type Credentials, type RocketChatClient, type RoutePattern } from '../rocketchat/client.js';
+import type { Tracing } from '../tracing.js';
 import type { ChatHistoryResponse, ServerInfoResponse, VisitorSearchResponse, WireDepartment, WireUser, WireVisitor } from '../rocketchat/models.js';
 import { recordWireSize } from '../rocketchat/wireSize.js';
 import type { CacheEntry, CacheStore } from './store.js';
@@ -24,6 +25,8 @@ export interface CacheOptions {
   ttlMs: number;
   /** A cached visitor is served only this long after Rocket.Chat last accepted its caller (CACHE_RECHECK_MS). */
   recheckMs: number;
+  /** A span for each answer the cache gives (tracing.ts); none when tracing is off. */
+  tracing?: Tracing;
 }
 
 /** One operation's view of its caller, read from the store once and updated as Rocket.Chat answers. */
@@ -65,6 +68,8 @@ interface Confirming {
 
 /** What a route's answers are cached as, and what a success of the route proves about the caller. */
 interface Route {
+  /** The route's pattern, for the span of a cached answer. */
+  pattern: RoutePattern;
   /** Entry ids of the route: a visitor's is its bare id, another route's `<name>:<hash of key>`. */
   entryId(key: string): string;
   /**
@@ -83,11 +88,11 @@ interface Route {
 /** Visitor ids are `[A-Za-z0-9_-]`, so a `:` keeps other routes' ids apart from them. */
 const hashedId = (name: string) => (key: string) => `${name}:${createHash('sha256').update(key).digest('base64url')}`;
 
-const VISITORS: Route = { entryId: (id) => id, confirms: true, notFoundAccepts: true };
-const DEPARTMENTS: Route = { entryId: (id) => `department:${id}`, confirms: false };
-const USERS: Route = { entryId: hashedId('user'), confirms: false };
-const CHATS: Route = { entryId: hashedId('chats'), confirms: true };
-const SEARCHES: Route = { entryId: hashedId('search'), confirms: true };
+const VISITORS: Route = { pattern: ROUTES.visitorsInfo, entryId: (id) => id, confirms: true, notFoundAccepts: true };
+const DEPARTMENTS: Route = { pattern: ROUTES.departmentList, entryId: (id) => `department:${id}`, confirms: false };
+const USERS: Route = { pattern: ROUTES.usersInfo, entryId: hashedId('user'), confirms: false };
+const CHATS: Route = { pattern: ROUTES.chatHistory, entryId: hashedId('chats'), confirms: true };
+const SEARCHES: Route = { pattern: ROUTES.visitorsSearch, entryId: hashedId('search'), confirms: true };
 
 /**
  * The optional shared cache, in front of the Rocket.Chat client. Every route's answers are cached
@@ -108,6 +113,7 @@ export class CachingRocketChatClient implements RocketChatClient {
   readonly #ttlMs: number;
   readonly #recheckMs: number;
   readonly #metrics: GatewayMetrics | undefined;
+  readonly #tracing: Tracing | undefined;
   readonly #confirming = new Map<string, Promise<Confirmation>>();
   /** Each operation's view of its caller, by CallOptions.operation (or the options object). */
   readonly #views = new WeakMap<object, Promise<CallerView | undefined>>();
@@ -117,6 +123,7 @@ export class CachingRocketChatClient implements RocketChatClient {
     this.#store = store;
     this.#ttlMs = options.ttlMs;
     this.#recheckMs = options.recheckMs;
+    this.#tracing = options.tracing;
     this.#metrics = metrics;
   }
 
@@ -148,6 +155,7 @@ export class CachingRocketChatClient implements RocketChatClient {
         const department = value === undefined ? null : parseEntry<WireDepartment | null>(value);
         if (department) served.push(department);
       }
+      if (missing.length < unique.length) this.#tracing?.cacheHit(options.operation?.trace, DEPARTMENTS.pattern);
     } else for (let i = 0; i < unique.length; i++) this.#metrics?.cacheLookup(false);
     if (missing.length === 0) return served;
     const fetched = await this.#fetch(DEPARTMENTS, standing, () => this.#inner.getDepartments(missing, options), (departments) => {
@@ -206,7 +214,10 @@ export class CachingRocketChatClient implements RocketChatClient {
     if (standing.generation !== undefined) {
       const cached = await this.#store.get(standing.view.caller, standing.generation, entryId);
       this.#metrics?.cacheLookup(cached !== undefined);
-      if (cached !== undefined) return parseEntry<T>(cached);
+      if (cached !== undefined) {
+        this.#tracing?.cacheHit(options.operation?.trace, route.pattern);
+        return parseEntry<T>(cached);
+      }
     } else this.#metrics?.cacheLookup(false);
     return this.#fetch(route, standing, ask, (value) => [{ id: entryId, value: JSON.stringify(value) }]);
   }

@@ -11,6 +11,8 @@ import type { GatewayMetrics } from '../metrics.js';
 import { Cancellation } from '../rocketchat/cancellation.js';
 import { BodyTooLargeError, readBody } from './body.js';
 import { clientIp } from './clientIp.js';
+import { trustedRequest, type PersistedDocuments } from '../persistedDocuments.js';
+import { endSpan, traceIds, type Tracing } from '../tracing.js';
 
 /** GraphQL documents are small; anything larger is a mistake or an attack. */
 export const MAX_BODY_BYTES = 100 * 1024;
@@ -28,6 +30,10 @@ export interface HttpParts {
   serverInfo: () => Promise<{ version: string }>;
   /** The cache's health for /readyz, where there is one to report. */
   cacheHealth?: () => Promise<string>;
+  /** Trusted documents (PERSISTED_DOCUMENTS), where a manifest is configured. */
+  documents?: PersistedDocuments;
+  /** A span per HTTP request (tracing.ts); none when tracing is off. */
+  tracing?: Tracing;
 }
 
 export interface HttpServer {
@@ -42,7 +48,7 @@ export interface HttpServer {
  * /healthz, /readyz and /metrics, with the connection limits. Nothing here builds a part of the
  * gateway; gateway.ts hands them over.
  */
-export async function startHttpServer({ config, log, apollo, metrics, deps, serverInfo, cacheHealth }: HttpParts): Promise<HttpServer> {
+export async function startHttpServer({ config, log, apollo, metrics, deps, serverInfo, cacheHealth, documents, tracing }: HttpParts): Promise<HttpServer> {
   const allowedOrigins = new Set(config.corsOrigins);
   if (!config.production) allowedOrigins.add(SANDBOX_ORIGIN);
   const corsHandler = cors({
@@ -53,6 +59,14 @@ export async function startHttpServer({ config, log, apollo, metrics, deps, serv
   });
 
   async function graphql(req: IncomingMessage, res: ServerResponse, requestId: string, search: string) {
+    const started = performance.now();
+    const traced = tracing?.request(req.method ?? 'GET', '/graphql', req.headers);
+    if (traced) {
+      res.once('close', () => {
+        traced.span.setAttribute('http.response.status_code', res.statusCode);
+        endSpan(traced.span, res.statusCode >= 500 || !res.writableFinished ? { code: res.writableFinished ? String(res.statusCode) : 'aborted' } : undefined);
+      });
+    }
     preventSharedCaching(res);
     let body: unknown;
     if (req.method === 'POST') {
@@ -69,6 +83,15 @@ export async function startHttpServer({ config, log, apollo, metrics, deps, serv
         body = text;
       }
     }
+    if (documents && (req.method === 'POST' || req.method === 'GET')) {
+      const trusted = trustedRequest(documents, req.method === 'POST', body, search);
+      if ('code' in trusted) {
+        metrics.refusedRequest(trusted.code, (performance.now() - started) / 1000);
+        log.info({ requestId, ...traceIds(traced?.context), codes: [trusted.code] }, 'request refused before execution');
+        return sendJson(res, 400, requestRefusal(trusted.code, trusted.message, requestId));
+      }
+      ({ body, search } = trusted);
+    }
     const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : new URLSearchParams(search).get('query');
     // A UTF-16 code unit is at most 3 bytes of UTF-8, so only a long query needs counting.
     if (typeof query === 'string' && query.length * 3 > config.limits.maxQueryBytes && Buffer.byteLength(query) > config.limits.maxQueryBytes) {
@@ -84,7 +107,8 @@ export async function startHttpServer({ config, log, apollo, metrics, deps, serv
     }
     const answer = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-      context: async () => createContext(deps, { headers: req.headers, requestId, clientIp: clientIp(req, config.trustProxy), cancellation: disconnect }),
+      context: async () =>
+        createContext(deps, { headers: req.headers, requestId, clientIp: clientIp(req, config.trustProxy), cancellation: disconnect, trace: traced?.context }),
     });
     const outgoing: Record<string, string | number> = {};
     for (const [name, value] of answer.headers) outgoing[name] = value;

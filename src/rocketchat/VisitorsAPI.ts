@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import pLimit from 'p-limit';
 import { badUserInput, missingCredentials, overBudget, responseTooLarge, type GatewayError } from '../errors.js';
 import type { Cancellation } from './cancellation.js';
-import { type CallOptions, type Credentials, type RocketChatClient } from './client.js';
+import { type CallOptions, type Credentials, type OperationScope, type RocketChatClient } from './client.js';
 import type { WireVisitor } from './models.js';
 import { wireSize } from './wireSize.js';
 import type { CallBudget } from './callBudget.js';
@@ -19,8 +19,8 @@ export interface VisitorsAPIOptions {
   clientIp?: string;
   /** Cancelled when the caller disconnects. */
   cancellation?: Cancellation;
-  /** The operation's token, shared with its other loaders (CallOptions.operation). */
-  operation?: object;
+  /** The operation's scope, shared with its other loaders (CallOptions.operation). */
+  operation?: OperationScope;
   /** Upstream calls one operation may have in flight at once. */
   concurrency: number;
   maxIds: number;

@@ -18,6 +18,8 @@ import { RateLimitMemory } from './rateLimits.js';
 import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from './resilience.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseChatHistory, parseDepartmentList, parseUsersInfo, parseVisitorSearch, parseVisitorsInfo } from './validate.js';
 import { recordWireSize } from './wireSize.js';
+import type { Context, Span } from '@opentelemetry/api';
+import { endSpan, type Tracing } from '../tracing.js';
 
 /** A caller's Rocket.Chat credentials, exactly as the caller sent them. */
 export interface Credentials {
@@ -48,7 +50,13 @@ export interface CallOptions {
    * The same object for every call of one GraphQL operation, whichever loader makes it: the cache
    * reads what it knows of the caller once per operation (without it, once per options object).
    */
-  operation?: object;
+  operation?: OperationScope;
+}
+
+/** What the layers under the loaders share about one GraphQL operation. */
+export interface OperationScope {
+  /** With tracing on: the operation's trace context, parent of its upstream spans. */
+  trace?: Context;
 }
 
 /** The edge the rest of the gateway depends on; tests swap the upstream behind it. */
@@ -96,6 +104,8 @@ export interface RocketChatClientOptions extends ResilienceOptions {
   observe?: (route: RoutePattern, statusClass: string, seconds: number) => void;
   /** Deepest nesting of a visitor's free-form values (MAX_JSON_DEPTH); deeper is a bad response. */
   maxJsonDepth?: number;
+  /** Spans for each attempt, `traceparent` on each request (tracing.ts); none when tracing is off. */
+  tracing?: Tracing;
 }
 
 /** Rocket.Chat's visitor is a few KiB; anything near this is not a visitor. */
@@ -159,6 +169,12 @@ export class HttpRocketChatClient implements RocketChatClient {
   readonly #avatarBase: string;
   readonly #observe: RocketChatClientOptions['observe'];
   readonly #maxJsonDepth: number;
+  readonly #tracing: Tracing | undefined;
+  /**
+   * With tracing on, the attempt span of each shared call in flight, by in-flight key, so that a
+   * caller who joins it can link to it.
+   */
+  readonly #sharedAttempts = new Map<string, { span?: Span }>();
 
   constructor(options: RocketChatClientOptions) {
     const url = new URL(options.baseUrl);
@@ -171,6 +187,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     this.#policy = new UpstreamPolicy(options);
     this.#observe = options.observe;
     this.#maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+    this.#tracing = options.tracing;
     this.#pool = new Pool(url.origin, {
       connections: options.connections,
       pipelining: 1,
@@ -288,12 +305,61 @@ export class HttpRocketChatClient implements RocketChatClient {
     // The in-flight key never leaves this process and lives only while the call does, so it may hold
     // the token itself: tokens are visible ASCII (context.ts), so the newlines keep the parts apart.
     const inflightKey = `${credentials.userId}\n${credentials.authToken}\n${key}`;
+    if (this.#tracing) return this.#tracedCall(this.#tracing, route, bucket, path, headers, inflightKey, options, inflight, interpret);
     return inflight.run(inflightKey, options.cancellation, (shared) =>
       this.#policy.execute((attempt) => {
         this.#rateLimits.spend(bucket);
         return this.#get(route, path, headers, attempt, interpret);
       }, shared),
     );
+  }
+
+  /** #call's last step with tracing on: a span per attempt, and one per caller joining a shared call. */
+  #tracedCall<T>(
+    tracing: Tracing,
+    route: RoutePattern,
+    bucket: string,
+    path: string,
+    headers: Record<string, string>,
+    inflightKey: string,
+    options: CallOptions,
+    inflight: Coalescer<T>,
+    interpret: (answer: UpstreamAnswer) => T,
+  ): Promise<T> {
+    const parent = options.operation?.trace;
+    let started = false;
+    const result = inflight.run(inflightKey, options.cancellation, (shared) => {
+      started = true;
+      const attempts: { span?: Span } = {};
+      this.#sharedAttempts.set(inflightKey, attempts);
+      let retry = 0;
+      const call = this.#policy.execute((attempt) => {
+        this.#rateLimits.spend(bucket);
+        const traced = tracing.attempt(parent, route, retry++, headers);
+        attempts.span = traced.span;
+        const answer = this.#get(route, path, traced.headers, attempt, (raw) => {
+          traced.span.setAttribute('http.response.status_code', raw.status);
+          return interpret(raw);
+        });
+        answer.then(
+          () => endSpan(traced.span),
+          (err: unknown) => endSpan(traced.span, failureOf(err)),
+        );
+        return answer;
+      }, shared);
+      const forget = () => {
+        if (this.#sharedAttempts.get(inflightKey) === attempts) this.#sharedAttempts.delete(inflightKey);
+      };
+      call.then(forget, forget);
+      return call;
+    });
+    if (started) return result;
+    const span = tracing.coalesced(parent, route, this.#sharedAttempts.get(inflightKey)?.span);
+    result.then(
+      () => endSpan(span),
+      (err: unknown) => endSpan(span, failureOf(err)),
+    );
+    return result;
   }
 
   avatarUrl(username: string, etag: string | undefined): string {
@@ -330,6 +396,11 @@ export class HttpRocketChatClient implements RocketChatClient {
       );
     });
   }
+}
+
+/** What a span says of a failed call: the catalogue's code only, never Rocket.Chat's words or body. */
+function failureOf(err: unknown): { code: string } {
+  return { code: err instanceof GatewayError ? err.code : 'INTERNAL_SERVER_ERROR' };
 }
 
 /** Notes how many bytes of JSON `value` came from, for the response budget (wireSize.ts). */
