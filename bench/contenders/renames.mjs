@@ -17,6 +17,8 @@ export const renameResolvers = {
   JSONObject: JSONObjectResolver,
   Visitor: {
     id: (v) => v._id,
+    // Relay's global id, as the gateway's nodes.ts makes it.
+    nodeId: (v) => Buffer.from(`Visitor:${v._id}`).toString('base64url'),
     status: (v) => STATUSES.get(v.status) ?? null,
     createdAt: (v) => v.ts ?? null,
     updatedAt: (v) => v._updatedAt ?? null,
