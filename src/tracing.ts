@@ -6,6 +6,7 @@ import {
   trace,
   type Context,
   type Span,
+  type SpanContext,
   type TextMapPropagator,
   type Tracer,
 } from '@opentelemetry/api';
@@ -59,7 +60,13 @@ export class Tracing {
    * One attempt to call Rocket.Chat: a client span named by the route pattern, whose context goes
    * upstream in `headers` (a copy; the call's own headers are shared by its attempts).
    */
-  attempt(parent: Context | undefined, route: string, retry: number, headers: Record<string, string>): { span: Span; headers: Record<string, string> } {
+  attempt(
+    parent: Context | undefined,
+    route: string,
+    retry: number,
+    headers: Record<string, string>,
+    waiters: readonly SpanContext[] = [],
+  ): { span: Span; headers: Record<string, string> } {
     const attributes: Record<string, string | number | boolean> = {
       'http.request.method': 'GET',
       'url.template': route,
@@ -67,7 +74,8 @@ export class Tracing {
       'rocketchat.coalesced': false,
     };
     if (retry > 0) attributes['http.request.resend_count'] = retry;
-    const span = this.#tracer.startSpan(`GET ${route}`, { kind: SpanKind.CLIENT, attributes }, parent ?? ROOT_CONTEXT);
+    const links = waiters.map((context) => ({ context, attributes: { 'rocketchat.waiter': true } }));
+    const span = this.#tracer.startSpan(`GET ${route}`, { kind: SpanKind.CLIENT, attributes, links }, parent ?? ROOT_CONTEXT);
     const carried = { ...headers };
     this.#upstreamPropagator.inject(trace.setSpan(parent ?? ROOT_CONTEXT, span), carried, { set: (carrier, key, value) => (carrier[key] = value) });
     return { span, headers: carried };
@@ -143,7 +151,7 @@ export function tracingRequested(env: Record<string, string | undefined>): boole
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
   const exporter = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase();
   if (exporter === 'none') return false;
-  return !!(exporter || env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  return !!(exporter || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
 }
 
 /**
@@ -155,13 +163,16 @@ export function tracingRequested(env: Record<string, string | undefined>): boole
  */
 export async function startTracing(env: Record<string, string | undefined>, serviceVersion: string): Promise<Tracing | undefined> {
   if (!tracingRequested(env)) return undefined;
-  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const { NodeSDK, resources } = await import('@opentelemetry/sdk-node');
   // The gateway's name unless the environment names the service (either standard way).
   const named = env.OTEL_SERVICE_NAME || /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
   const sdk = new NodeSDK({
     instrumentations: [],
     metricReaders: [],
     logRecordProcessors: [],
+    // Not the process detector: a command line (process.command_args) is no place to trust to
+    // hold nothing secret, and every span would carry it.
+    resourceDetectors: [resources.envDetector, resources.hostDetector, resources.osDetector],
     ...(named ? {} : { serviceName: 'livechat-visitor-gateway' }),
   });
   sdk.start();

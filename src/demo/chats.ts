@@ -1,7 +1,7 @@
 import type { WireChat } from '../rocketchat/models.js';
 import { SALES_DEPARTMENT_ID, SUPPORT_DEPARTMENT_ID } from './departments.js';
 import { AGENT_SMITH_ID, MANAGER_JONES_ID } from './users.js';
-import { FULL_VISITOR_ID } from './visitors.js';
+import { FULL_VISITOR_ID, SEED_LAST_CHAT_ID, SEED_VISITOR_ID } from './visitors.js';
 
 /** The full visitor's last chat (its `lastChat._id`), still open. */
 export const OPEN_CHAT_ID = 'rMz7kQp2WnXs4TfYd';
@@ -13,8 +13,10 @@ export interface DemoChat extends WireChat {
 
 const fullVisitor = { _id: FULL_VISITOR_ID, username: 'guest-4711', name: 'Ada Lovelace', status: 'online' };
 
+const seedVisitor = { _id: SEED_VISITOR_ID, username: 'guest-19', name: 'Livechat Visitor', status: 'online' };
+
 /** The full visitor's chats, newest first as Rocket.Chat sorts them: one open, two closed. */
-export const DEMO_CHATS: readonly DemoChat[] = Object.freeze([
+export const FULL_VISITOR_CHATS: readonly DemoChat[] = Object.freeze([
   {
     _id: OPEN_CHAT_ID,
     t: 'l',
@@ -62,3 +64,42 @@ export const DEMO_CHATS: readonly DemoChat[] = Object.freeze([
     source: { type: 'email', alias: 'support@example.org' },
   },
 ]);
+
+/** The seed visitor's chats, newest first: both closed. */
+export const SEED_VISITOR_CHATS: readonly DemoChat[] = Object.freeze([
+  {
+    _id: SEED_LAST_CHAT_ID,
+    t: 'l',
+    fname: 'Livechat Visitor',
+    ts: '2023-11-03T08:10:02.118Z',
+    _updatedAt: '2023-11-03T08:23:23.449Z',
+    msgs: 5,
+    lm: '2023-11-03T08:22:51.730Z',
+    v: seedVisitor,
+    departmentId: SUPPORT_DEPARTMENT_ID,
+    servedBy: { _id: AGENT_SMITH_ID, username: 'agent.smith', ts: '2023-11-03T08:10:30.000Z' },
+    tags: ['resolved'],
+    closedAt: '2023-11-03T08:23:23.400Z',
+    closer: 'visitor',
+    source: { type: 'widget', alias: 'support.example.org' },
+  },
+  {
+    _id: 'sEeDcHaT23ApR0407',
+    t: 'l',
+    fname: 'Livechat Visitor',
+    ts: '2023-04-07T07:08:04.900Z',
+    _updatedAt: '2023-04-07T07:31:12.000Z',
+    msgs: 9,
+    lm: '2023-04-07T07:30:40.215Z',
+    v: seedVisitor,
+    departmentId: SUPPORT_DEPARTMENT_ID,
+    servedBy: { _id: MANAGER_JONES_ID, username: 'manager.jones', ts: '2023-04-07T07:09:00.000Z' },
+    tags: ['onboarding'],
+    closedAt: '2023-04-07T07:31:11.900Z',
+    closer: 'user',
+    source: { type: 'widget', alias: 'support.example.org' },
+  },
+]);
+
+/** Every livechat room of the demo. */
+export const DEMO_CHATS: readonly DemoChat[] = Object.freeze([...FULL_VISITOR_CHATS, ...SEED_VISITOR_CHATS]);

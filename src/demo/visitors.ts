@@ -18,6 +18,8 @@ export const DEMO_LIMITED_CREDENTIALS = {
 } as const;
 
 export const SEED_VISITOR_ID = '642fc15452492a08c3a756de';
+/** The seed's last livechat room (its `lastChat._id`), closed. */
+export const SEED_LAST_CHAT_ID = 'sEeDcHaT23NoV0317';
 export const FULL_VISITOR_ID = 'fULLvIsItOr8Xq2Kp';
 export const MINIMAL_VISITOR_ID = 'mInImAlViSiToR001';
 export const V85_VISITOR_ID = '6650a1f3c2b4e8d9a7f01234';
@@ -25,7 +27,10 @@ export const CUSTOM_FIELDS_VISITOR_ID = 'cUsToMfIeLdS7Hn4R';
 export const DISABLED_VISITOR_ID = 'dIsAbLeDvIsIt9Wz3';
 export const UNKNOWN_STATUS_VISITOR_ID = 'uNkNoWnStAtUs5Tb8';
 
-/** Exactly BEHAVIOR.md's example record, key order included, so served bytes match the docs. */
+/**
+ * BEHAVIOR.md's example record, key order included, so served bytes match the docs, with the
+ * `lastChat` a visitor with chats has (issue 12: the seed shows its chat history).
+ */
 const SEED_VISITOR: WireVisitor = {
   _id: SEED_VISITOR_ID,
   username: 'guest-19',
@@ -37,6 +42,9 @@ const SEED_VISITOR: WireVisitor = {
   token: 'iNKE8a6k6cjbqWhWd',
   visitorEmails: [{ address: 'visitor@example.com' }],
   department: '64181a0728384134ed600dcc',
+  // Not in BEHAVIOR.md's example record: a visitor with chats has its last room here, and the demo
+  // gives the seed two closed chats (chats.ts) so that the example visitor shows its history.
+  lastChat: { _id: SEED_LAST_CHAT_ID, ts: '2023-11-03T08:10:02.118Z' },
 };
 
 /** Every optional field set, so no mapping can silently drop one. */

@@ -18,7 +18,7 @@ import { RateLimitMemory } from './rateLimits.js';
 import { UpstreamPolicy, type BreakerState, type ResilienceOptions } from './resilience.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseChatHistory, parseDepartmentList, parseUsersInfo, parseVisitorSearch, parseVisitorsInfo } from './validate.js';
 import { recordWireSize } from './wireSize.js';
-import type { Context, Span } from '@opentelemetry/api';
+import type { Context, Span, SpanContext } from '@opentelemetry/api';
 import { endSpan, type Tracing } from '../tracing.js';
 
 /** A caller's Rocket.Chat credentials, exactly as the caller sent them. */
@@ -174,7 +174,7 @@ export class HttpRocketChatClient implements RocketChatClient {
    * With tracing on, the attempt span of each shared call in flight, by in-flight key, so that a
    * caller who joins it can link to it.
    */
-  readonly #sharedAttempts = new Map<string, { span?: Span }>();
+  readonly #sharedAttempts = new Map<string, SharedAttempts>();
 
   constructor(options: RocketChatClientOptions) {
     const url = new URL(options.baseUrl);
@@ -330,12 +330,12 @@ export class HttpRocketChatClient implements RocketChatClient {
     let started = false;
     const result = inflight.run(inflightKey, options.cancellation, (shared) => {
       started = true;
-      const attempts: { span?: Span } = {};
+      const attempts: SharedAttempts = { waiters: [] };
       this.#sharedAttempts.set(inflightKey, attempts);
       let retry = 0;
       const call = this.#policy.execute((attempt) => {
         this.#rateLimits.spend(bucket);
-        const traced = tracing.attempt(parent, route, retry++, headers);
+        const traced = tracing.attempt(parent, route, retry++, headers, attempts.waiters);
         attempts.span = traced.span;
         const answer = this.#get(route, path, traced.headers, attempt, (raw) => {
           traced.span.setAttribute('http.response.status_code', raw.status);
@@ -353,8 +353,12 @@ export class HttpRocketChatClient implements RocketChatClient {
       call.then(forget, forget);
       return call;
     });
-    if (started) return result;
-    const span = tracing.coalesced(parent, route, this.#sharedAttempts.get(inflightKey)?.span);
+    const shared = this.#sharedAttempts.get(inflightKey);
+    // A caller already gone is refused at once, and joined nothing.
+    if (started || !shared || options.cancellation?.reason) return result;
+    const span = tracing.coalesced(parent, route, shared.span);
+    // Attempts that start later (a retry, one still queued for a connection) link to this waiter too.
+    if (shared.waiters.length < MAX_LINKED_WAITERS) shared.waiters.push(span.spanContext());
     result.then(
       () => endSpan(span),
       (err: unknown) => endSpan(span, failureOf(err)),
@@ -397,6 +401,15 @@ export class HttpRocketChatClient implements RocketChatClient {
     });
   }
 }
+
+/** With tracing on, a shared call's current attempt span and the spans of the callers waiting on it. */
+interface SharedAttempts {
+  span?: Span;
+  waiters: SpanContext[];
+}
+
+/** Links one attempt span carries to waiters at most: a span is exported whole, so its links are bounded. */
+const MAX_LINKED_WAITERS = 32;
 
 /** What a span says of a failed call: the catalogue's code only, never Rocket.Chat's words or body. */
 function failureOf(err: unknown): { code: string } {

@@ -1,6 +1,7 @@
 /**
  * shared/upstream/BEHAVIOR.md's example answer for the seed visitor, copied by hand (key order
- * included) so that an edit to the demo fixtures cannot pass unnoticed.
+ * included) so that an edit to the demo fixtures cannot pass unnoticed; plus the `lastChat` the
+ * demo gives the seed so that it has a chat history.
  */
 export const BEHAVIOR_SEED_VISITOR = {
   _id: '642fc15452492a08c3a756de',
@@ -13,6 +14,8 @@ export const BEHAVIOR_SEED_VISITOR = {
   token: 'iNKE8a6k6cjbqWhWd',
   visitorEmails: [{ address: 'visitor@example.com' }],
   department: '64181a0728384134ed600dcc',
+  // The demo's one addition to BEHAVIOR.md's record: the last room of the seed's two chats.
+  lastChat: { _id: 'sEeDcHaT23NoV0317', ts: '2023-11-03T08:10:02.118Z' },
 } as const;
 
 export const BEHAVIOR_SEED_BODY = { visitor: BEHAVIOR_SEED_VISITOR, success: true } as const;

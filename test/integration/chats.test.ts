@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_CHATS, OPEN_CHAT_ID } from '../../src/demo/chats.js';
 import type { RecordedRequest } from '../../src/demo/upstream.js';
-import { DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
+import { DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR_ID, MINIMAL_VISITOR_ID, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import type { WireVisitor } from '../../src/rocketchat/models.js';
 import { DEMO_HEADERS } from '../helpers/gateway.js';
 import { useServers } from '../helpers/servers.js';
@@ -45,10 +45,28 @@ describe('chats', () => {
     ]);
   });
 
+  it("the seed visitor (the README's example) has two closed chats, newest first, from one history call", async () => {
+    const upstream = await servers.demo({ record: true });
+    const gateway = await servers.gateway(upstream.url);
+    const res = await gateway.post(
+      { query: `{ visitor(id: "${SEED_VISITOR_ID}") { chats { totalCount edges { node { id open startedAt closedAt messagesCount department { name } servedBy { name } } } } } }` },
+      DEMO_HEADERS,
+    );
+    expect(res.body.errors).toBeUndefined();
+    const chats = res.body.data!.visitor.chats;
+    expect(chats.totalCount).toBe(2);
+    expect(chats.edges.map((e: { node: { id: string; open: boolean } }) => [e.node.id, e.node.open])).toEqual([
+      ['sEeDcHaT23NoV0317', false],
+      ['sEeDcHaT23ApR0407', false],
+    ]);
+    expect(chats.edges[0].node).toMatchObject({ department: { name: 'Support' }, servedBy: { name: 'Alex Smith' }, messagesCount: 5 });
+    expect(historyCalls(upstream.requests)).toHaveLength(1);
+  });
+
   it('a visitor without a last chat has an empty connection and costs no history call', async () => {
     const upstream = await servers.demo({ record: true });
     const gateway = await servers.gateway(upstream.url);
-    const res = await gateway.post({ query: `{ visitor(id: "${SEED_VISITOR_ID}") { chats { ${PAGE} } } }` }, DEMO_HEADERS);
+    const res = await gateway.post({ query: `{ visitor(id: "${MINIMAL_VISITOR_ID}") { chats { ${PAGE} } } }` }, DEMO_HEADERS);
     expect(res.body).toEqual({
       data: { visitor: { chats: { totalCount: 0, edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } } } },
     });

@@ -46,7 +46,7 @@ describe('gateway over the demo upstream', () => {
       departmentId: '64181a0728384134ed600dcc',
       phones: [{ phoneNumber: '55 51 5555-5555' }],
       emails: [{ address: 'visitor@example.com' }],
-      lastChat: null,
+      lastChat: { id: 'sEeDcHaT23NoV0317', startedAt: '2023-11-03T08:10:02.118Z' },
       lastAgent: null,
       contactManager: null,
       customFields: null,

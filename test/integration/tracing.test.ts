@@ -323,6 +323,8 @@ describe('tracing: one traced operation against the demo upstream', () => {
     expect(childrenOf(spans, op)).toHaveLength(3);
 
     for (const span of spans) expect(span.resource['service.name']).toBe('lvg-test');
+    // No process detector: the command line is not exported with every span.
+    for (const span of spans) expect(Object.keys(span.resource).filter((k) => k.startsWith('process.'))).toEqual([]);
   });
 
   it('sends OTLP/JSON traces only: every export is a POST to /v1/traces', () => {

@@ -19,6 +19,8 @@ describe('tracingRequested', () => {
     ['an OTLP endpoint', { OTEL_EXPORTER_OTLP_ENDPOINT: ENDPOINT }, true],
     ['an OTLP traces endpoint', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${ENDPOINT}/v1/traces` }, true],
     ['an empty OTLP endpoint', { OTEL_EXPORTER_OTLP_ENDPOINT: '' }, false],
+    ['a blank OTLP endpoint', { OTEL_EXPORTER_OTLP_ENDPOINT: '  ' }, false],
+    ['a blank OTLP traces endpoint', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: ' ' }, false],
     ['a traces exporter (otlp)', { OTEL_TRACES_EXPORTER: 'otlp' }, true],
     ['a traces exporter (console)', { OTEL_TRACES_EXPORTER: 'console' }, true],
     ['an empty traces exporter', { OTEL_TRACES_EXPORTER: '' }, false],

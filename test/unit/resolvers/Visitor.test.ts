@@ -200,7 +200,7 @@ describe('Visitor mapping: full visitor (every field set)', () => {
 });
 
 describe('Visitor mapping: the seed record', () => {
-  it("maps BEHAVIOR.md's example", async () => {
+  it("maps BEHAVIOR.md's example (with the demo's lastChat)", async () => {
     const v = visitorOf(await run(SEED_VISITOR_ID));
     expect(v).toMatchObject({
       id: '642fc15452492a08c3a756de',
@@ -213,7 +213,7 @@ describe('Visitor mapping: the seed record', () => {
       token: 'iNKE8a6k6cjbqWhWd',
       emails: [{ address: 'visitor@example.com' }],
       departmentId: '64181a0728384134ed600dcc',
-      lastChat: null,
+      lastChat: { id: 'sEeDcHaT23NoV0317', startedAt: '2023-11-03T08:10:02.118Z' },
       lastAgent: null,
       contactManager: null,
       customFields: null,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO_CHATS, OPEN_CHAT_ID } from '../../../src/demo/chats.js';
+import { FULL_VISITOR_CHATS, OPEN_CHAT_ID } from '../../../src/demo/chats.js';
 import { DEMO_CREDENTIALS, FULL_VISITOR_ID } from '../../../src/demo/visitors.js';
 import { errorFromResponse, GatewayError } from '../../../src/errors.js';
 import { CallBudget } from '../../../src/rocketchat/callBudget.js';
@@ -149,10 +149,10 @@ describe('ChatsAPI.page: the call', () => {
   });
 
   it('the chats are Rocket.Chat’s own objects, in its order', async () => {
-    const client = new FakeClient(() => ({ history: [...DEMO_CHATS], count: 3, offset: 0, total: 3, success: true }));
+    const client = new FakeClient(() => ({ history: [...FULL_VISITOR_CHATS], count: 3, offset: 0, total: 3, success: true }));
     const page = await api(client).page(VISITOR, 3, null);
     expect(page.chats).toHaveLength(3);
-    page.chats.forEach((chat, i) => expect(chat).toBe(DEMO_CHATS[i]));
+    page.chats.forEach((chat, i) => expect(chat).toBe(FULL_VISITOR_CHATS[i]));
     expect(page.chats[0]!._id).toBe(OPEN_CHAT_ID);
   });
 

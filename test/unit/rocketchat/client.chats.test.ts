@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEMO_CHATS, OPEN_CHAT_ID, type DemoChat } from '../../../src/demo/chats.js';
+import { DEMO_CHATS, FULL_VISITOR_CHATS, OPEN_CHAT_ID, type DemoChat } from '../../../src/demo/chats.js';
 import { startDemoUpstream, type DemoUpstream, type DemoUpstreamOptions } from '../../../src/demo/upstream.js';
-import { DEMO_CREDENTIALS, DEMO_LIMITED_CREDENTIALS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../../src/demo/visitors.js';
+import { DEMO_CREDENTIALS, DEMO_LIMITED_CREDENTIALS, FULL_VISITOR_ID, MINIMAL_VISITOR_ID, SEED_VISITOR_ID } from '../../../src/demo/visitors.js';
 import { GatewayError } from '../../../src/errors.js';
 import { HttpRocketChatClient, type CallOptions } from '../../../src/rocketchat/client.js';
 import { parseChatHistory } from '../../../src/rocketchat/validate.js';
@@ -50,7 +50,7 @@ function client(baseUrl = upstream!.url): HttpRocketChatClient {
 }
 
 /** The full visitor's chats, newest first, exactly as the demo serves them. */
-const ALL = JSON.parse(JSON.stringify(DEMO_CHATS)) as DemoChat[];
+const ALL = JSON.parse(JSON.stringify(FULL_VISITOR_CHATS)) as DemoChat[];
 const headerNames = (headers: Record<string, unknown>) => Object.keys(headers).filter((name) => name !== 'host' && name !== 'connection').sort();
 
 describe('HttpRocketChatClient.getChatHistory: the request', () => {
@@ -215,7 +215,7 @@ describe('HttpRocketChatClient.getChatHistory: coalescing', () => {
     const [base, room, visitor, offset, count] = await Promise.all([
       c.getChatHistory(OPEN_CHAT_ID, FULL_VISITOR_ID, { offset: 0, count: 2 }, { credentials }),
       c.getChatHistory('cLoSeDcHaT2024May', FULL_VISITOR_ID, { offset: 0, count: 2 }, { credentials }),
-      c.getChatHistory(OPEN_CHAT_ID, SEED_VISITOR_ID, { offset: 0, count: 2 }, { credentials }),
+      c.getChatHistory(OPEN_CHAT_ID, MINIMAL_VISITOR_ID, { offset: 0, count: 2 }, { credentials }),
       c.getChatHistory(OPEN_CHAT_ID, FULL_VISITOR_ID, { offset: 1, count: 2 }, { credentials }),
       c.getChatHistory(OPEN_CHAT_ID, FULL_VISITOR_ID, { offset: 0, count: 3 }, { credentials }),
     ]);
