@@ -1,34 +1,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
-import { DEMO_HEADERS, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { DEMO_HEADERS, startTestGateway } from '../helpers/gateway.js';
 import { useServers } from '../helpers/servers.js';
 import { ensureBuilt, needsRedis, NO_REDIS, spawnGateway, startRedis, waitFor } from '../helpers/process.js';
 import { sleep } from '../helpers/promises.js';
 import { persisted } from '../helpers/apq.js';
+import { metricsOf, sample } from '../helpers/metrics.js';
 
 const ONE = { query: `query One { visitor(id: "${SEED_VISITOR_ID}") { id name } }` };
 
 const servers = useServers();
 const demo = servers.demo;
 const gatewayFor = (url: string, env: Record<string, string> = {}) => servers.gateway(url, env);
-async function metricsOf(gateway: TestGateway): Promise<string> {
-  const res = await fetch(gateway.url.replace('/graphql', '/metrics'));
-  expect(res.headers.get('content-type')).toMatch(/text\/plain/);
-  return res.text();
-}
-/** The sum of the samples of `name` that carry every label of `labels` (`a="x",b="y"`); NaN when none does. */
-function sample(text: string, name: string, labels = ''): number {
-  const wanted = labels ? labels.split(',') : [];
-  let sum = NaN;
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const has = (match[2] ?? '').split(',');
-    if (wanted.every((label) => has.includes(label))) sum = (Number.isNaN(sum) ? 0 : sum) + Number(match[3]);
-  }
-  return sum;
-}
-
 describe('metrics and logs from a real run', () => {
   it('counts operations, upstream calls by status class, batch sizes, breaker state and process metrics', async () => {
     const upstream = await demo();

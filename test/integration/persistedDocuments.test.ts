@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sample } from '../helpers/metrics.js';
 import type { DemoUpstream } from '../../src/demo/upstream.js';
 import { DEMO_CREDENTIALS, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import { persisted } from '../helpers/apq.js';
@@ -392,19 +393,6 @@ describe('start-up with a bad manifest (dist/index.js)', () => {
 });
 
 describe('refusals in /metrics', () => {
-  /** The sum of the samples of `name` that carry every label of `labels` (`a="x",b="y"`); NaN when none does. */
-  function sample(text: string, name: string, labels = ''): number {
-    const wanted = labels ? labels.split(',') : [];
-    let sum = NaN;
-    for (const line of text.split('\n')) {
-      const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-      if (!match || match[1] !== name) continue;
-      const has = (match[2] ?? '').split(',');
-      if (wanted.every((label) => has.includes(label))) sum = (Number.isNaN(sum) ? 0 : sum) + Number(match[3]);
-    }
-    return sum;
-  }
-
   it('counts each refusal in gateway_operations_total by code, under operation "other" whatever name was sent', async () => {
     const { gateway } = await setUp('codegen', { PERSISTED_DOCUMENTS_ONLY: 'true' });
     expectRefusal(await gateway.post({ query: ARBITRARY, operationName: 'Arbitrary' }, DEMO_HEADERS), 'PERSISTED_DOCUMENT_REQUIRED');
