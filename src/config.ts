@@ -6,18 +6,25 @@ import { tracingRequested } from './tracing.js';
  * stops the process with a message naming the variable (see index.ts), rather than failing later
  * on the first request.
  */
-const int = (min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().min(min).max(max))
-    .default(fallback);
+const int = (min: number, max: number, fallback: number) => {
+  const allowed = `must be a whole number from ${min} to ${max}`;
+  return z.string().regex(/^\d+$/, allowed).transform(Number).pipe(z.number().min(min, allowed).max(max, allowed)).default(fallback);
+};
 
-const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+/** One of `values`, with the message every variable's refusal uses: what is allowed. */
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
+
+const flag = oneOf(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const bool = (fallback: boolean) => flag.default(fallback);
 
-const csv = z
+/** `*`, or an origin as a browser sends it: http(s), a host name or address and a port, nothing after. */
+const origin = (value: string) => {
+  if (value === '*') return true;
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return /^https?:$/.test(url.protocol) && url.origin === value && /^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])$/.test(url.hostname);
+};
+const origins = z
   .string()
   .default('')
   .transform((v) =>
@@ -25,7 +32,11 @@ const csv = z
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-  );
+  )
+  .refine((list) => list.every(origin), {
+    error: (issue) =>
+      `each entry must be an origin (scheme://host[:port], no path or trailing slash, as https://console.example.org) or *; ${JSON.stringify((issue.input as string[]).find((v) => !origin(v)))} is not`,
+  });
 
 const rocketChatUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
@@ -41,7 +52,7 @@ const EnvSchema = z.object({
   ROCKETCHAT_URL: rocketChatUrl.optional(),
   PORT: int(0, 65535, 4000),
   HOST: z.string().min(1).default('0.0.0.0'),
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  NODE_ENV: oneOf(['development', 'production', 'test']).default('development'),
   UPSTREAM_TIMEOUT_MS: int(1, 120_000, 3000),
   UPSTREAM_DEADLINE_MS: int(1, 600_000, 8000),
   UPSTREAM_RETRIES: int(0, 5, 2),
@@ -64,8 +75,8 @@ const EnvSchema = z.object({
   MAX_COST: int(1, 1_000_000, 5000),
   MAX_TOKENS: int(1, 1_000_000, 2000),
   MAX_QUERY_BYTES: int(1, 100 * 1024, 16 * 1024),
-  CORS_ORIGINS: csv,
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CORS_ORIGINS: origins,
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool(false),
   CACHE_TTL_MS: int(0, 86_400_000, 0),
   REDIS_URL: z
@@ -194,17 +205,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  // Values that are each valid but cannot work together, in the same style as the ones above.
+  const conflicts: string[] = [];
   // Node refuses to start a server whose headers may take longer than the whole request.
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
-    throw new ConfigError(
-      `Invalid configuration:\n  HTTP_HEADERS_TIMEOUT_MS: must not be more than HTTP_REQUEST_TIMEOUT_MS (got ${e.HTTP_HEADERS_TIMEOUT_MS} and ${e.HTTP_REQUEST_TIMEOUT_MS})`,
-    );
+    conflicts.push(`HTTP_HEADERS_TIMEOUT_MS: must not be more than HTTP_REQUEST_TIMEOUT_MS (got ${e.HTTP_HEADERS_TIMEOUT_MS} and ${e.HTTP_REQUEST_TIMEOUT_MS})`);
+  }
+  // A deadline shorter than one attempt would cut every slow attempt short of its own timeout.
+  if (e.UPSTREAM_DEADLINE_MS < e.UPSTREAM_TIMEOUT_MS) {
+    conflicts.push(`UPSTREAM_DEADLINE_MS: must be at least UPSTREAM_TIMEOUT_MS (got ${e.UPSTREAM_DEADLINE_MS} and ${e.UPSTREAM_TIMEOUT_MS})`);
   }
   if (e.PERSISTED_DOCUMENTS_ONLY && e.PERSISTED_DOCUMENTS === undefined) {
-    throw new ConfigError(
-      'Invalid configuration:\n  PERSISTED_DOCUMENTS_ONLY: needs PERSISTED_DOCUMENTS, the manifest whose documents alone may run (got "true" without it)',
-    );
+    conflicts.push('PERSISTED_DOCUMENTS_ONLY: needs PERSISTED_DOCUMENTS, the manifest whose documents alone may run (got "true" without it)');
   }
+  if (conflicts.length) throw new ConfigError(`Invalid configuration:\n  ${conflicts.join('\n  ')}`);
   const production = e.NODE_ENV === 'production';
   return {
     rocketChatUrl: e.ROCKETCHAT_URL,
@@ -214,7 +228,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeEnv: e.NODE_ENV,
     upstream: {
       timeoutMs: e.UPSTREAM_TIMEOUT_MS,
-      deadlineMs: Math.max(e.UPSTREAM_DEADLINE_MS, e.UPSTREAM_TIMEOUT_MS),
+      deadlineMs: e.UPSTREAM_DEADLINE_MS,
       retries: e.UPSTREAM_RETRIES,
       retryBudget: e.UPSTREAM_RETRY_BUDGET,
       connections: e.UPSTREAM_CONNECTIONS,

@@ -107,8 +107,31 @@ describe('loadConfig parses each variable', () => {
     });
   });
 
-  it('a deadline shorter than one attempt is raised to the attempt timeout', () => {
-    expect(loadConfig({ UPSTREAM_TIMEOUT_MS: '5000', UPSTREAM_DEADLINE_MS: '1000' }).upstream.deadlineMs).toBe(5000);
+  it('a deadline shorter than one attempt stops start-up instead of being raised without a word', () => {
+    expect(configError({ UPSTREAM_TIMEOUT_MS: '5000', UPSTREAM_DEADLINE_MS: '1000' }).message).toContain(
+      'UPSTREAM_DEADLINE_MS: must be at least UPSTREAM_TIMEOUT_MS (got 1000 and 5000)',
+    );
+    // The default deadline (8000) against a longer attempt timeout is the same conflict.
+    expect(configError({ UPSTREAM_TIMEOUT_MS: '9000' }).message).toContain('UPSTREAM_DEADLINE_MS');
+    expect(loadConfig({ UPSTREAM_TIMEOUT_MS: '5000', UPSTREAM_DEADLINE_MS: '5000' }).upstream.deadlineMs).toBe(5000);
+  });
+
+  it('every refusal names the variable, what is allowed and the value, one line each, in one style', () => {
+    const message = configError({ PORT: 'x', LOG_LEVEL: 'loud', TRUST_PROXY: 'yes', NODE_ENV: 'prod', MAX_IDS: '0' }).message;
+    expect(message.split('\n')).toEqual([
+      'Invalid configuration:',
+      '  PORT: must be a whole number from 0 to 65535 (got "x")',
+      '  NODE_ENV: must be one of development, production, test (got "prod")',
+      '  MAX_IDS: must be a whole number from 1 to 1000 (got "0")',
+      '  LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+      '  TRUST_PROXY: must be one of true, false, 1, 0 (got "yes")',
+    ]);
+    // Conflicts between valid values come together, in the same shape.
+    expect(configError({ HTTP_REQUEST_TIMEOUT_MS: '5000', UPSTREAM_TIMEOUT_MS: '9000' }).message.split('\n')).toEqual([
+      'Invalid configuration:',
+      '  HTTP_HEADERS_TIMEOUT_MS: must not be more than HTTP_REQUEST_TIMEOUT_MS (got 10000 and 5000)',
+      '  UPSTREAM_DEADLINE_MS: must be at least UPSTREAM_TIMEOUT_MS (got 8000 and 9000)',
+    ]);
   });
 
   it('BREAKER_THRESHOLD and BREAKER_HALF_OPEN_MS', () => {
@@ -131,6 +154,27 @@ describe('loadConfig parses each variable', () => {
 
   it('MAX_IDS', () => {
     expect(loadConfig({ MAX_IDS: '25' }).maxIds).toBe(25);
+  });
+
+  it.each([
+    ['https://console.example.org/', 'a trailing slash'],
+    ['https://console.example.org/app', 'a path'],
+    ['console.example.org', 'no scheme'],
+    ['ftp://console.example.org', 'not http(s)'],
+    ['https://user@console.example.org', 'credentials'],
+    ['https://*.example.org', 'a wildcard host'],
+  ])('CORS_ORIGINS refuses %j (%s), naming the entry', (entry) => {
+    const message = configError({ CORS_ORIGINS: `https://ok.example, ${entry}` }).message;
+    expect(message).toContain('CORS_ORIGINS: each entry must be an origin');
+    expect(message).toContain(`${JSON.stringify(entry)} is not`);
+  });
+
+  it('CORS_ORIGINS accepts origins with ports, http on loopback, and *', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'http://localhost:3000,http://127.0.0.1:8080,*' }).corsOrigins).toStrictEqual([
+      'http://localhost:3000',
+      'http://127.0.0.1:8080',
+      '*',
+    ]);
   });
 
   it('CORS_ORIGINS: comma-separated, trimmed, empties dropped', () => {
