@@ -187,6 +187,8 @@ function gatewayPlugin(limits: OperationLimits, metrics: GatewayMetrics | undefi
             if (mediaType) response.http.headers.set('content-type', mediaType);
           }
           if (response.body.kind === 'single' && response.body.singleResult.errors) {
+            const retryAfter = commonRetryAfter(response.body.singleResult.errors);
+            if (retryAfter !== undefined && !response.http.headers.has('retry-after')) response.http.headers.set('retry-after', String(retryAfter));
             const requestId = contextValue.requestId;
             response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({
               ...e,
@@ -205,6 +207,22 @@ function gatewayPlugin(limits: OperationLimits, metrics: GatewayMetrics | undefi
       };
     },
   };
+}
+
+/**
+ * When every error of an answer says when to try again (RATE_LIMITED, or UPSTREAM_UNAVAILABLE while
+ * the breaker is open), the latest of those times, for a `Retry-After` header an HTTP client sees
+ * without reading the body. With any other error in the answer there is none: part of it failed for
+ * a reason waiting does not fix, and the data that did arrive stays a 200 either way.
+ */
+export function commonRetryAfter(errors: readonly GraphQLFormattedError[]): number | undefined {
+  let latest: number | undefined;
+  for (const error of errors) {
+    const seconds = error.extensions?.retryAfter;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return undefined;
+    latest = Math.max(latest ?? 0, Math.ceil(seconds));
+  }
+  return latest;
 }
 
 /**

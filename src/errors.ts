@@ -287,9 +287,11 @@ export function badUserInput(message: string): GatewayError {
 }
 
 /** The circuit breaker is open: Rocket.Chat failed repeatedly, so calls fail fast without traffic. */
-export function circuitOpen(): GatewayError {
+/** The breaker is open: `retryAfter` is the seconds until it lets a trial call through. */
+export function circuitOpen(retryAfter: number): GatewayError {
   return new GatewayError('Rocket.Chat is failing; calls are paused for a moment.', 'UPSTREAM_UNAVAILABLE', {
     upstream: { status: null, error: 'circuit-open' },
+    retryAfter,
   });
 }
 

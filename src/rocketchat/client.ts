@@ -1,7 +1,6 @@
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import {
   badResponse,
-  circuitOpen,
   errorFromResponse,
   errorFromTransport,
   GatewayError,
@@ -371,7 +370,7 @@ export class HttpRocketChatClient implements RocketChatClient {
   }
 
   async serverInfo(signal?: AbortSignal): Promise<ServerInfoResponse> {
-    if (this.#policy.breakerState === 'open') throw circuitOpen();
+    if (this.#policy.breakerState === 'open') throw this.#policy.circuitOpen();
     const attempt = Cancellation.from(signal) ?? new Cancellation();
     const timer = setTimeout(() => attempt.cancel(upstreamTimeout(this.#timeoutMs)), this.#timeoutMs);
     try {

@@ -77,6 +77,16 @@ class Breaker {
     this.#listeners.push(listener);
   }
 
+  /**
+   * Whole seconds until the breaker lets a trial call through: the rest of the pause while open;
+   * while a trial runs, 1 (its outcome decides within one attempt, and a client asking again in a
+   * second finds the breaker closed or the pause restarted).
+   */
+  retryAfterSeconds(): number {
+    if (this.#state !== 'open') return 1;
+    return Math.max(1, Math.ceil((this.#openedAt + this.#halfOpenMs - performance.now()) / 1000));
+  }
+
   /** Would refuse a call now: checked before a call queues, so a refused one never waits. */
   refusing(): boolean {
     return this.#state !== 'closed' && (this.#state === 'half-open' || performance.now() - this.#openedAt < this.#halfOpenMs);
@@ -194,6 +204,11 @@ export class UpstreamPolicy {
     this.#budget = new RetryBudget(options.retryBudget);
   }
 
+  /** The refusal a call gets while the breaker is open, with the seconds until its trial call. */
+  circuitOpen(): GatewayError {
+    return circuitOpen(this.#breaker.retryAfterSeconds());
+  }
+
   get breakerState(): BreakerState {
     return this.#breaker.state;
   }
@@ -235,7 +250,7 @@ export class UpstreamPolicy {
     return new Promise<T>((resolve, reject) => {
       if (call?.reason) return reject(call.reason);
       const breaker = this.#breaker;
-      if (breaker.refusing()) return reject(circuitOpen());
+      if (breaker.refusing()) return reject(circuitOpen(breaker.retryAfterSeconds()));
       const bulkhead = this.#bulkhead;
       const { timeoutMs, deadlineMs } = this.#options;
       const one = new Cancellation();
@@ -262,7 +277,7 @@ export class UpstreamPolicy {
         const remaining = deadlineAt - performance.now();
         const admission = remaining > 0 ? breaker.admit() : REFUSED;
         if (admission === REFUSED) {
-          if (settle()) reject(remaining > 0 ? circuitOpen() : deadlineReached(queued, deadlineMs));
+          if (settle()) reject(remaining > 0 ? circuitOpen(breaker.retryAfterSeconds()) : deadlineReached(queued, deadlineMs));
           return false;
         }
         clearTimeout(timer);

@@ -29,6 +29,9 @@ describe('circuit breaker', () => {
     const open = await gateway.post(ONE, DEMO_HEADERS);
     expect(performance.now() - started).toBeLessThan(500);
     expect(open.body.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstream: { error: 'circuit-open' } });
+    // The time until the trial call (400 ms, in whole seconds), in the error and as Retry-After.
+    expect(open.body.errors![0]!.extensions!.retryAfter).toBe(1);
+    expect(open.headers.get('retry-after')).toBe('1');
     expect(upstream.calls).toBe(3);
     const ready = await fetch(gateway.url.replace('/graphql', '/readyz'));
     expect(ready.status).toBe(503);
@@ -151,6 +154,9 @@ describe('rate limits', () => {
     const limited = await gateway.post(ONE, DEMO_HEADERS);
     expect(limited.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', upstream: { status: 429 } });
     expect(limited.body.errors![0]!.extensions!.retryAfter).toBeGreaterThan(55);
+    // Every error of the answer is RATE_LIMITED: an HTTP client sees when to come back without the body.
+    expect(limited.status).toBe(200);
+    expect(Number(limited.headers.get('retry-after'))).toBe(limited.body.errors![0]!.extensions!.retryAfter);
     expect(upstream.calls).toBe(4);
     for (let i = 0; i < 5; i++) {
       const again = await gateway.post(ONE, DEMO_HEADERS);

@@ -381,13 +381,19 @@ describe('the gateway refusing or giving up on its own: never a fault, never ret
   it.each<[string, () => GatewayError, string]>([
     ['upstreamQueueTimeout', upstreamQueueTimeout, 'queue-timeout'],
     ['upstreamSaturated', upstreamSaturated, 'bulkhead-full'],
-    ['circuitOpen', circuitOpen, 'circuit-open'],
+    ['circuitOpen', () => circuitOpen(7), 'circuit-open'],
   ])('%s → UPSTREAM_UNAVAILABLE, upstream.error %j', (_name, make, error) => {
     const err = make();
     expect(err.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
     expect(err.extensions.upstream).toStrictEqual({ status: null, error });
     expect(err.retryable).toBe(false);
     expect(err.upstreamFault).toBe(false);
+  });
+
+  it('circuitOpen carries the seconds until the trial call, typed and in extensions', () => {
+    const err = circuitOpen(7);
+    expect(err.retryAfter).toBe(7);
+    expect(err.extensions.retryAfter).toBe(7);
   });
 });
 
