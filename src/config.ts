@@ -97,6 +97,14 @@ const EnvSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: int(1, 600_000, 10_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1, 600_000, 65_000),
   HTTP_REQUEST_TIMEOUT_MS: int(1, 600_000, 30_000),
+  DEMO_RATE_LIMIT: z
+    .string()
+    .regex(/^\d+\/\d+$/, 'must be calls/seconds, as 10/60 (Rocket.Chat\'s default limiter)')
+    .transform((v) => v.split('/').map(Number) as [number, number])
+    .refine(([calls, seconds]) => calls >= 1 && calls <= 1_000_000 && seconds >= 1 && seconds <= 86_400, {
+      error: 'must be calls/seconds with 1 to 1000000 calls in 1 to 86400 seconds',
+    })
+    .optional(),
   PERSISTED_DOCUMENTS: z.string().optional(),
   PERSISTED_DOCUMENTS_ONLY: flag.optional(),
 });
@@ -171,6 +179,8 @@ export interface Config {
   persistedDocuments: { path: string; only: boolean } | undefined;
   /** Whether the OTEL_* variables ask for traces (tracing.ts); the SDK reads them itself. */
   tracing: boolean;
+  /** The embedded demo's Rocket.Chat limiter (DEMO_RATE_LIMIT); off when undefined. */
+  demoRateLimit: { limit: number; windowMs: number } | undefined;
   http: {
     maxConnections: number;
     headersTimeoutMs: number;
@@ -218,6 +228,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.PERSISTED_DOCUMENTS_ONLY && e.PERSISTED_DOCUMENTS === undefined) {
     conflicts.push('PERSISTED_DOCUMENTS_ONLY: needs PERSISTED_DOCUMENTS, the manifest whose documents alone may run (got "true" without it)');
   }
+  if (e.DEMO_RATE_LIMIT && e.ROCKETCHAT_URL) {
+    conflicts.push(`DEMO_RATE_LIMIT: applies to the embedded demo only, which does not run with ROCKETCHAT_URL set (got ${JSON.stringify(env.DEMO_RATE_LIMIT)})`);
+  }
   if (conflicts.length) throw new ConfigError(`Invalid configuration:\n  ${conflicts.join('\n  ')}`);
   const production = e.NODE_ENV === 'production';
   return {
@@ -263,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     persistedDocuments:
       e.PERSISTED_DOCUMENTS === undefined ? undefined : { path: e.PERSISTED_DOCUMENTS, only: e.PERSISTED_DOCUMENTS_ONLY ?? production },
     tracing: tracingRequested(env),
+    demoRateLimit: e.DEMO_RATE_LIMIT && { limit: e.DEMO_RATE_LIMIT[0], windowMs: e.DEMO_RATE_LIMIT[1] * 1000 },
     http: {
       maxConnections: e.MAX_CONNECTIONS,
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,

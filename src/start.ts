@@ -1,5 +1,5 @@
 import type { Config } from './config.js';
-import { DEMO_CREDENTIALS, SEED_VISITOR_ID } from './demo/visitors.js';
+import { DEMO_CREDENTIALS, DEMO_LIMITED_CREDENTIALS, SEED_VISITOR_ID } from './demo/visitors.js';
 import { startDemoUpstream, type DemoUpstream } from './demo/upstream.js';
 import { createLogger } from './logger.js';
 import { createGateway, type Gateway } from './gateway.js';
@@ -19,7 +19,7 @@ export async function start(config: Config): Promise<Running> {
   // The SDK reads OTEL_* from the process's environment itself; the decision is the config's.
   const tracing = config.tracing ? await startTracing(process.env, packageVersion()) : undefined;
   if (tracing) log.info('tracing on: spans go to the OTLP exporter OTEL_* configures');
-  const demo = config.rocketChatUrl ? undefined : await startDemoUpstream();
+  const demo = config.rocketChatUrl ? undefined : await startDemoUpstream({ rateLimit: config.demoRateLimit ?? false });
   const rocketChatUrl = config.rocketChatUrl ?? demo!.url;
   let gateway: Gateway;
   try {
@@ -38,7 +38,7 @@ export async function start(config: Config): Promise<Running> {
     throw err;
   }
   log.info({ url: gateway.url, rocketChatUrl, demo: !!demo }, 'gateway listening');
-  process.stdout.write(banner(gateway.url, rocketChatUrl, !!demo));
+  process.stdout.write(banner(gateway.url, rocketChatUrl, !!demo, config));
   return {
     gateway,
     demo,
@@ -59,18 +59,27 @@ function packageVersion(): string {
   }
 }
 
-function banner(url: string, rocketChatUrl: string, demo: boolean): string {
+/** What `npm start` prints: the URL, what serves it, and in demo mode how to try it. */
+export function banner(url: string, rocketChatUrl: string, demo: boolean, config: Pick<Config, 'production' | 'demoRateLimit'>): string {
+  // The production landing page is a plain page with no explorer, so there is nothing to open there.
+  const explorer = config.production ? '' : ' (open it in a browser for Apollo Sandbox)';
   const lines = [
     '',
-    `  livechat-visitor-gateway: GraphQL at ${url} (open it in a browser for Apollo Sandbox)`,
+    `  livechat-visitor-gateway: GraphQL at ${url}${explorer}`,
     demo
       ? `  Upstream: embedded demo Rocket.Chat at ${rocketChatUrl} (set ROCKETCHAT_URL to use a real one)`
       : `  Upstream: Rocket.Chat at ${rocketChatUrl}`,
   ];
   if (demo) {
+    const limit = config.demoRateLimit;
     lines.push(
       `  Demo credentials: X-Auth-Token: ${DEMO_CREDENTIALS.authToken}`,
       `                    X-User-Id: ${DEMO_CREDENTIALS.userId}`,
+      `  Without view-l-room (answers FORBIDDEN): X-Auth-Token: ${DEMO_LIMITED_CREDENTIALS.authToken}`,
+      `                                           X-User-Id: ${DEMO_LIMITED_CREDENTIALS.userId}`,
+      limit
+        ? `  Demo rate limit: ${limit.limit} calls per ${limit.windowMs / 1000} s per route and client (DEMO_RATE_LIMIT)`
+        : '  Demo rate limit: off (DEMO_RATE_LIMIT=10/60 turns on Rocket.Chat\'s default)',
       '  Try it:',
       `    curl -s ${url} \\`,
       `      -H 'content-type: application/json' \\`,
