@@ -109,6 +109,9 @@ const EnvSchema = z.object({
   PERSISTED_DOCUMENTS_ONLY: flag.optional(),
 });
 
+/** Every variable the gateway reads (besides OpenTelemetry's own), for `.env.example` and its test. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+
 export interface Config {
   /** Undefined: start the embedded demo upstream and use it. */
   rocketChatUrl: string | undefined;

@@ -33,6 +33,14 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^CMD \["node", "dist\/index.js"\]$/m);
   });
 
+  it('builds on a Node release line still supported upstream (22 or 24), and never lets `prepare` run half-copied', () => {
+    const bases = [...dockerfile.matchAll(/^FROM node:(\d+)[^\s]*/gm)].map((m) => Number(m[1]));
+    expect(bases.length).toBeGreaterThanOrEqual(2);
+    for (const major of bases) expect([22, 24]).toContain(major);
+    for (const install of dockerfile.match(/npm ci[^\n]*/g)!) expect(install).toContain('--ignore-scripts');
+    expect(dockerfile).toMatch(/npm run build/);
+  });
+
   it('its HEALTHCHECK passes against a live gateway and fails against a dead port', async () => {
     const cmd = /HEALTHCHECK[\s\S]*?CMD (\[.*\])/.exec(dockerfile)![1]!;
     const [bin, ...args] = JSON.parse(cmd) as string[];
