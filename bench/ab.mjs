@@ -24,7 +24,15 @@ await load(a, 2);
 await load(b, 2);
 const rps = { A: [], B: [] };
 for (let round = 0; round < 4; round++) {
-  for (const [label, child] of round % 2 ? [['B', b], ['A', a]] : [['A', a], ['B', b]]) {
+  for (const [label, child] of round % 2
+    ? [
+        ['B', b],
+        ['A', a],
+      ]
+    : [
+        ['A', a],
+        ['B', b],
+      ]) {
     rps[label].push(Math.round((await load(child, 5)).requests.average));
   }
 }

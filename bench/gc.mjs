@@ -36,7 +36,9 @@ const scavenges = events.filter((e) => e.gc === 's');
 const majors = events.filter((e) => e.gc === 'ms' || e.gc === 'mc');
 const mean = (xs) => xs.reduce((s, x) => s + x, 0) / (xs.length || 1);
 console.log(`${name}: ${result.requests.total} requests in ${seconds} s`);
-console.log(`  scavenges ${scavenges.length}, mean pause ${mean(scavenges.map((e) => Number(e.pause))).toFixed(2)} ms, ` +
-  `mean promoted ${(mean(scavenges.map((e) => Number(e.promoted))) / 1024).toFixed(0)} KB`);
+console.log(
+  `  scavenges ${scavenges.length}, mean pause ${mean(scavenges.map((e) => Number(e.pause))).toFixed(2)} ms, ` +
+    `mean promoted ${(mean(scavenges.map((e) => Number(e.promoted))) / 1024).toFixed(0)} KB`,
+);
 console.log(`  mark-compacts ${majors.length}`);
 process.exit(0);

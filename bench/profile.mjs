@@ -16,10 +16,14 @@ mkdirSync(dir, { recursive: true });
 process.on('exit', killAllChildren);
 
 const upstream = await spawnChild('upstream', 'upstream.mjs');
-const gateway = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, fileURLToPath(new URL(`./contenders/${process.env.CONTENDER ?? 'gateway'}.mjs`, import.meta.url))], {
-  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  env: { ...process.env, NODE_ENV: 'production', UPSTREAM_URL: upstream.info.origin },
-});
+const gateway = spawn(
+  process.execPath,
+  ['--cpu-prof', `--cpu-prof-dir=${dir}`, fileURLToPath(new URL(`./contenders/${process.env.CONTENDER ?? 'gateway'}.mjs`, import.meta.url))],
+  {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, NODE_ENV: 'production', UPSTREAM_URL: upstream.info.origin },
+  },
+);
 const info = await new Promise((resolve) => gateway.on('message', (m) => m?.ready && resolve(m.info)));
 const result = await singleLoad(info, { duration: seconds });
 console.log(`req/s ${result.requests.average}  p99 ${result.latency.p99} ms  errors ${result.errors} non2xx ${result.non2xx}`);
@@ -27,7 +31,10 @@ gateway.disconnect(); // the child exits on disconnect, which writes the profile
 await new Promise((r) => gateway.once('exit', r));
 killAllChildren();
 
-const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort().pop();
+const file = readdirSync(dir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .sort()
+  .pop();
 const profile = JSON.parse(readFileSync(dir + file, 'utf8'));
 const self = new Map();
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));

@@ -57,7 +57,10 @@ const bodies = { ...graphqlBodies(ids), bare: graphqlBodies(ids).single, single:
 /** Query strings of the GET workloads, appended to each contender's GraphQL path. */
 const searches = Object.fromEntries(GET_WORKLOADS.map((w) => [w, ids.map((id) => clients[w].search(id))]));
 const APOLLO_CLIENT_HEADERS = { ...CREDENTIAL_HEADERS, ...clients['apollo-client'].headers };
-const WORKLOAD_HEADERS = { single: APOLLO_CLIENT_HEADERS, ...Object.fromEntries(GET_WORKLOADS.map((w) => [w, { ...CREDENTIAL_HEADERS, ...clients[w].headers }])) };
+const WORKLOAD_HEADERS = {
+  single: APOLLO_CLIENT_HEADERS,
+  ...Object.fromEntries(GET_WORKLOADS.map((w) => [w, { ...CREDENTIAL_HEADERS, ...clients[w].headers }])),
+};
 const paths = restPaths(ids);
 
 /** Round-robin over prepared requests; one cursor per workload so every run moves on through the pool. */
@@ -490,7 +493,15 @@ function report(results) {
           ['contender', 'req/s', 'p50 ms', 'p99 ms', 'calls/op', 'failed', 'gateway ÷ this'],
           GRAPHQL_CONTENDERS.map((name) => {
             const e = entries[name];
-            return [name, fmt(e.rps, 0), fmt(e.p50, 1), fmt(e.p99, 1), fmt(e.upstreamCallsPerOp, 2), e.failed, name === 'gateway' ? '' : `${fmt(entries.gateway.rps / e.rps, 2)}×`];
+            return [
+              name,
+              fmt(e.rps, 0),
+              fmt(e.p50, 1),
+              fmt(e.p99, 1),
+              fmt(e.upstreamCallsPerOp, 2),
+              e.failed,
+              name === 'gateway' ? '' : `${fmt(entries.gateway.rps / e.rps, 2)}×`,
+            ];
           }),
         ),
       );
@@ -585,10 +596,7 @@ async function main() {
     upstream_calls_per_operation: Math.max(...aliasFigures),
     expected: ALIAS_DISTINCT_IDS,
     perLatency: Object.fromEntries(
-      LATENCIES_MS.map((l) => [
-        l,
-        Object.fromEntries(GRAPHQL_CONTENDERS.map((n) => [n, results.perLatency[l].aliases[n].upstreamCallsPerOp])),
-      ]),
+      LATENCIES_MS.map((l) => [l, Object.fromEntries(GRAPHQL_CONTENDERS.map((n) => [n, results.perLatency[l].aliases[n].upstreamCallsPerOp]))]),
     ),
   };
   results.soak = await soak();
@@ -614,7 +622,7 @@ main().then(
   () => process.exit(0),
   (err) => {
     killAllChildren();
-    process.stderr.write(`\nbench aborted: ${err instanceof BenchAbort ? err.message : err?.stack ?? err}\n`);
+    process.stderr.write(`\nbench aborted: ${err instanceof BenchAbort ? err.message : (err?.stack ?? err)}\n`);
     process.exit(1);
   },
 );

@@ -1,8 +1,5 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import {
-  ApolloServerPluginLandingPageLocalDefault,
-  ApolloServerPluginLandingPageProductionDefault,
-} from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
 import { unwrapResolverError } from '@apollo/server/errors';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -24,7 +21,6 @@ import type { GatewayMetrics } from './metrics.js';
 import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { Span } from '@opentelemetry/api';
 import { endSpan, type Tracing } from './tracing.js';
-
 
 /** What Apollo Sandbox opens with: a query that works as soon as the headers hold real credentials. */
 export const SANDBOX_DOCUMENT = `query Visitor($id: ID!) {
@@ -238,4 +234,3 @@ function documentStore(maxBytes: number): InMemoryLRUCache<DocumentNode> {
     sizeCalculation: (document) => Math.max(1, (document.loc?.end ?? 16 * 1024) * DOCUMENT_BYTES_PER_QUERY_BYTE),
   });
 }
-

@@ -79,9 +79,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool(false),
   CACHE_TTL_MS: int(0, 86_400_000, 0),
-  REDIS_URL: z
-    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
-    .optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000),
   INTROSPECTION: flag.optional(),
   MAX_UPSTREAM_CALLS: int(1, 100_000, 120),
@@ -99,7 +97,7 @@ const EnvSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: int(1, 600_000, 30_000),
   DEMO_RATE_LIMIT: z
     .string()
-    .regex(/^\d+\/\d+$/, 'must be calls/seconds, as 10/60 (Rocket.Chat\'s default limiter)')
+    .regex(/^\d+\/\d+$/, "must be calls/seconds, as 10/60 (Rocket.Chat's default limiter)")
     .transform((v) => v.split('/').map(Number) as [number, number])
     .refine(([calls, seconds]) => calls >= 1 && calls <= 1_000_000 && seconds >= 1 && seconds <= 86_400, {
       error: 'must be calls/seconds with 1 to 1000000 calls in 1 to 86400 seconds',
@@ -222,7 +220,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const conflicts: string[] = [];
   // Node refuses to start a server whose headers may take longer than the whole request.
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
-    conflicts.push(`HTTP_HEADERS_TIMEOUT_MS: must not be more than HTTP_REQUEST_TIMEOUT_MS (got ${e.HTTP_HEADERS_TIMEOUT_MS} and ${e.HTTP_REQUEST_TIMEOUT_MS})`);
+    conflicts.push(
+      `HTTP_HEADERS_TIMEOUT_MS: must not be more than HTTP_REQUEST_TIMEOUT_MS (got ${e.HTTP_HEADERS_TIMEOUT_MS} and ${e.HTTP_REQUEST_TIMEOUT_MS})`,
+    );
   }
   // A deadline shorter than one attempt would cut every slow attempt short of its own timeout.
   if (e.UPSTREAM_DEADLINE_MS < e.UPSTREAM_TIMEOUT_MS) {
@@ -232,7 +232,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     conflicts.push('PERSISTED_DOCUMENTS_ONLY: needs PERSISTED_DOCUMENTS, the manifest whose documents alone may run (got "true" without it)');
   }
   if (e.DEMO_RATE_LIMIT && e.ROCKETCHAT_URL) {
-    conflicts.push(`DEMO_RATE_LIMIT: applies to the embedded demo only, which does not run with ROCKETCHAT_URL set (got ${JSON.stringify(env.DEMO_RATE_LIMIT)})`);
+    conflicts.push(
+      `DEMO_RATE_LIMIT: applies to the embedded demo only, which does not run with ROCKETCHAT_URL set (got ${JSON.stringify(env.DEMO_RATE_LIMIT)})`,
+    );
   }
   if (conflicts.length) throw new ConfigError(`Invalid configuration:\n  ${conflicts.join('\n  ')}`);
   const production = e.NODE_ENV === 'production';
@@ -276,8 +278,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apq: { memoryBytes: e.APQ_MEMORY_BYTES, ttlSeconds: e.APQ_TTL_SECONDS, redisSlots: e.APQ_REDIS_SLOTS },
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     cacheRecheckMs: e.CACHE_RECHECK_MS,
-    persistedDocuments:
-      e.PERSISTED_DOCUMENTS === undefined ? undefined : { path: e.PERSISTED_DOCUMENTS, only: e.PERSISTED_DOCUMENTS_ONLY ?? production },
+    persistedDocuments: e.PERSISTED_DOCUMENTS === undefined ? undefined : { path: e.PERSISTED_DOCUMENTS, only: e.PERSISTED_DOCUMENTS_ONLY ?? production },
     tracing: tracingRequested(env),
     demoRateLimit: e.DEMO_RATE_LIMIT && { limit: e.DEMO_RATE_LIMIT[0], windowMs: e.DEMO_RATE_LIMIT[1] * 1000 },
     http: {

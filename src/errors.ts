@@ -205,7 +205,9 @@ export function errorFromResponse(
 }
 
 function forbidden(upstream: UpstreamDetails, route: RouteFacts): GatewayError {
-  const message = route.permission ? `These credentials lack the ${route.permission} permission.` : 'Rocket.Chat refused these credentials access to this record.';
+  const message = route.permission
+    ? `These credentials lack the ${route.permission} permission.`
+    : 'Rocket.Chat refused these credentials access to this record.';
   return new GatewayError(message, 'FORBIDDEN', { upstream });
 }
 
@@ -276,10 +278,7 @@ function transportCode(err: unknown): string | undefined {
 
 /** Refused before any upstream call: no credentials, or malformed ones. */
 export function missingCredentials(reason: string): GatewayError {
-  return new GatewayError(
-    `Send your Rocket.Chat credentials in the X-Auth-Token and X-User-Id headers (${reason}).`,
-    'UNAUTHENTICATED',
-  );
+  return new GatewayError(`Send your Rocket.Chat credentials in the X-Auth-Token and X-User-Id headers (${reason}).`, 'UNAUTHENTICATED');
 }
 
 export function badUserInput(message: string): GatewayError {

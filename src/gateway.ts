@@ -43,7 +43,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const schema = buildSchema();
   const documents =
     config.persistedDocuments &&
-    (await loadPersistedDocuments(config.persistedDocuments.path, { schema, maxQueryBytes: config.limits.maxQueryBytes, only: config.persistedDocuments.only }));
+    (await loadPersistedDocuments(config.persistedDocuments.path, {
+      schema,
+      maxQueryBytes: config.limits.maxQueryBytes,
+      only: config.persistedDocuments.only,
+    }));
   if (documents) log.info({ documents: documents.size, only: documents.only }, 'trusted documents loaded from PERSISTED_DOCUMENTS');
   const upstream =
     options.client ??

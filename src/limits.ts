@@ -34,20 +34,14 @@ export type Limits = Config['limits'];
  * only (the schema has no mutations), and, when introspection is off, graphql's rule against it.
  */
 export function gatewayRules(config: Pick<Config, 'limits' | 'introspection'>): ValidationRule[] {
-  return [
-    ...limitRules(config.limits),
-    queriesOnlyRule,
-    ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
-  ];
+  return [...limitRules(config.limits), queriesOnlyRule, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
 }
 
 /** Without it, a mutation reaches execution and fails there as an internal error instead of a 400. */
 export const queriesOnlyRule: ValidationRule = (context) => ({
   OperationDefinition(operation) {
     if (operation.operation !== 'query') {
-      context.reportError(
-        new GraphQLError(`This gateway serves queries only; ${operation.operation} operations are not supported.`, { nodes: [operation] }),
-      );
+      context.reportError(new GraphQLError(`This gateway serves queries only; ${operation.operation} operations are not supported.`, { nodes: [operation] }));
     }
   },
 });
@@ -59,8 +53,7 @@ export function limitRules(limits: Limits): ValidationRule[] {
     exposeLimits: true,
     propagateOnRejection: false,
     onReject: [
-      (context: ValidationContext | null, error: GraphQLError) =>
-        context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ''))),
+      (context: ValidationContext | null, error: GraphQLError) => context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ''))),
     ],
   };
   return [
@@ -73,7 +66,6 @@ export function limitRules(limits: Limits): ValidationRule[] {
     pageCostRule(limits.maxCost),
   ] as ValidationRule[];
 }
-
 
 /**
  * A connection's `first` multiplies the cost of what it selects: 50 chats of 10 fields cost 500,
@@ -122,7 +114,9 @@ export function pageCostRule(maxCost: number): ValidationRule {
         const found = cost(operation.selectionSet);
         if (found > maxCost) {
           context.reportError(
-            new GraphQLError(`Query Cost limit of ${maxCost} exceeded, found ${found} (a page's \`first\` multiplies what it selects).`, { nodes: [operation] }),
+            new GraphQLError(`Query Cost limit of ${maxCost} exceeded, found ${found} (a page's \`first\` multiplies what it selects).`, {
+              nodes: [operation],
+            }),
           );
         }
       },
@@ -192,8 +186,6 @@ const UPSTREAM_FIELDS: Readonly<Record<string, { argument: string; list: boolean
   node: { argument: 'id', list: false, route: 'visitors' },
   nodes: { argument: 'ids', list: true, route: 'visitors' },
 });
-
-
 
 /** One argument that names visitor ids, as written in the document. */
 export interface IdsSource {
@@ -275,9 +267,7 @@ export function operationDemand(document: DocumentNode, operation: OperationDefi
 type Scope = 'Query' | 'Visitor' | 'Node' | 'ChatConnection' | 'ChatEdge' | 'Chat' | 'other';
 
 function scopeOf(typeName: string): Scope {
-  return typeName === 'Query' || typeName === 'Visitor' || typeName === 'ChatConnection' || typeName === 'ChatEdge' || typeName === 'Chat'
-    ? typeName
-    : 'other';
+  return typeName === 'Query' || typeName === 'Visitor' || typeName === 'ChatConnection' || typeName === 'ChatEdge' || typeName === 'Chat' ? typeName : 'other';
 }
 
 /** A page's size as written, or the most a page may hold when it comes from a variable. */

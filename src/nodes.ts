@@ -27,7 +27,8 @@ export async function loadNode(nodeId: string, context: GatewayContext): Promise
   const id = decoded?.[2];
   // Node's decoder skips stray characters: only the exact text this gateway issues counts.
   if (!type || !id || globalId(type, id) !== nodeId) throw badUserInput('Not a node id this gateway gave.');
-  const loaded: NodeModel | null = type === 'Visitor' ? await context.visitors.load(id) : type === 'Department' ? await context.departments.load(id) : await context.users.load(id);
+  const loaded: NodeModel | null =
+    type === 'Visitor' ? await context.visitors.load(id) : type === 'Department' ? await context.departments.load(id) : await context.users.load(id);
   if (loaded) typeOf.set(loaded, type);
   return loaded;
 }

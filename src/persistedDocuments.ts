@@ -140,7 +140,8 @@ export function resolveDocument(documents: PersistedDocuments, request: Document
   if (id !== undefined) {
     const document = documents.byId(id);
     if (document === undefined) {
-      if (documents.only) return refuse(ErrorCode.PERSISTED_DOCUMENT_NOT_FOUND, 'This gateway runs only the operations of its manifest, and this id is not one of them.');
+      if (documents.only)
+        return refuse(ErrorCode.PERSISTED_DOCUMENT_NOT_FOUND, 'This gateway runs only the operations of its manifest, and this id is not one of them.');
       // An APQ hash goes on to Apollo's handshake; a documentId has no handshake to go to.
       if (typeof request.documentId === 'string') return refuse(ErrorCode.PERSISTED_DOCUMENT_NOT_FOUND, 'No document in the manifest has this id.');
       return PASS;

@@ -66,9 +66,7 @@ export function banner(url: string, rocketChatUrl: string, demo: boolean, config
   const lines = [
     '',
     `  livechat-visitor-gateway: GraphQL at ${url}${explorer}`,
-    demo
-      ? `  Upstream: embedded demo Rocket.Chat at ${rocketChatUrl} (set ROCKETCHAT_URL to use a real one)`
-      : `  Upstream: Rocket.Chat at ${rocketChatUrl}`,
+    demo ? `  Upstream: embedded demo Rocket.Chat at ${rocketChatUrl} (set ROCKETCHAT_URL to use a real one)` : `  Upstream: Rocket.Chat at ${rocketChatUrl}`,
   ];
   if (demo) {
     const limit = config.demoRateLimit;
@@ -79,7 +77,7 @@ export function banner(url: string, rocketChatUrl: string, demo: boolean, config
       `                                           X-User-Id: ${DEMO_LIMITED_CREDENTIALS.userId}`,
       limit
         ? `  Demo rate limit: ${limit.limit} calls per ${limit.windowMs / 1000} s per route and client (DEMO_RATE_LIMIT)`
-        : '  Demo rate limit: off (DEMO_RATE_LIMIT=10/60 turns on Rocket.Chat\'s default)',
+        : "  Demo rate limit: off (DEMO_RATE_LIMIT=10/60 turns on Rocket.Chat's default)",
       '  Try it:',
       `    curl -s ${url} \\`,
       `      -H 'content-type: application/json' \\`,

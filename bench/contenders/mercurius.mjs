@@ -37,8 +37,7 @@ runChild(async () => {
     // Automatic persisted queries, as Apollo Client's APQ link expects (the bench's APQ workload).
     persistedQueryProvider: mercurius.persistedQueryDefaults.automatic(),
     validationRules: gatewayRules(config),
-    context: (request) =>
-      createContext(deps, { headers: request.headers, requestId: `bench-${requests++}`, clientIp: request.socket.remoteAddress }),
+    context: (request) => createContext(deps, { headers: request.headers, requestId: `bench-${requests++}`, clientIp: request.socket.remoteAddress }),
   });
   app.graphql.addHook('preExecution', async (_schema, document, context, variables) => {
     const operation = document.definitions.find((d) => d.kind === 'OperationDefinition');

@@ -84,10 +84,7 @@ export const ALIASES = 10;
 export const ALIAS_DISTINCT_IDS = 5;
 export const ALIASES_QUERY = (() => {
   const vars = Array.from({ length: ALIAS_DISTINCT_IDS }, (_, k) => `$id${k}: ID!`).join(', ');
-  const fields = Array.from(
-    { length: ALIASES },
-    (_, a) => `v${a}: visitor(id: $id${a % ALIAS_DISTINCT_IDS}) ${VISITOR_FIELDS}`,
-  ).join(' ');
+  const fields = Array.from({ length: ALIASES }, (_, a) => `v${a}: visitor(id: $id${a % ALIAS_DISTINCT_IDS}) ${VISITOR_FIELDS}`).join(' ');
   return `query Aliases(${vars}) { ${fields} }`;
 })();
 
@@ -96,9 +93,7 @@ export const BATCH_QUERY = `query Batch($ids: [ID!]!) { visitors(ids: $ids) ${VI
 
 /** Consecutive slices of the pool, wrapping round, `per` ids each. */
 function slices(ids, per, count) {
-  return Array.from({ length: count }, (_, n) =>
-    Array.from({ length: per }, (_, k) => ids[(n * per + k) % ids.length]),
-  );
+  return Array.from({ length: count }, (_, n) => Array.from({ length: per }, (_, k) => ids[(n * per + k) % ids.length]));
 }
 
 /**
@@ -182,7 +177,9 @@ export async function apqRequest() {
   const fetch = async (url, init) => {
     requests.push({ url: String(url), method: init?.method ?? 'GET', headers: Object.fromEntries(new Headers(init?.headers)), body: init?.body });
     const notFound = requests.length === 1;
-    const answer = notFound ? { errors: [{ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }] } : { data: { visitor: null } };
+    const answer = notFound
+      ? { errors: [{ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }] }
+      : { data: { visitor: null } };
     return new Response(JSON.stringify(answer), { headers: { 'content-type': 'application/json' } });
   };
   const sha256 = (text) => createHash('sha256').update(text).digest('hex');

@@ -158,10 +158,15 @@ export class CachingRocketChatClient implements RocketChatClient {
       if (missing.length < unique.length) this.#tracing?.cacheHit(options.operation?.trace, DEPARTMENTS.pattern);
     } else for (let i = 0; i < unique.length; i++) this.#metrics?.cacheLookup(false);
     if (missing.length === 0) return served;
-    const fetched = await this.#fetch(DEPARTMENTS, standing, () => this.#inner.getDepartments(missing, options), (departments) => {
-      const byId = new Map(departments.map((department) => [department._id, department]));
-      return missing.map((id) => ({ id: DEPARTMENTS.entryId(id), value: JSON.stringify(byId.get(id) ?? null) }));
-    });
+    const fetched = await this.#fetch(
+      DEPARTMENTS,
+      standing,
+      () => this.#inner.getDepartments(missing, options),
+      (departments) => {
+        const byId = new Map(departments.map((department) => [department._id, department]));
+        return missing.map((id) => ({ id: DEPARTMENTS.entryId(id), value: JSON.stringify(byId.get(id) ?? null) }));
+      },
+    );
     return served.length === 0 ? fetched : served.concat(fetched);
   }
 

@@ -246,4 +246,3 @@ export class RedisStore implements CacheStore {
     this.#unreported = 0;
   }
 }
-

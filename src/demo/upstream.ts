@@ -65,9 +65,7 @@ const UNAUTHORIZED_BODY = Buffer.from('{"status":"error","message":"You must be 
 const MISSING_VISITOR_ID_BODY = Buffer.from(
   '{"success":false,"error":"must have required property \'visitorId\' [invalid-params]","errorType":"invalid-params"}',
 );
-const FORBIDDEN_BODY = Buffer.from(
-  '{"success":false,"error":"User does not have the permissions required for this action [error-unauthorized]"}',
-);
+const FORBIDDEN_BODY = Buffer.from('{"success":false,"error":"User does not have the permissions required for this action [error-unauthorized]"}');
 const VISITOR_NOT_FOUND_BODY = Buffer.from('{"success":false,"error":"visitor-not-found"}');
 const NOT_FOUND_BODY = Buffer.from('{"success":false,"error":"Not found"}');
 const IDS_REQUIRED_BODY = Buffer.from('{"success":false,"error":"The \'ids\' param is required"}');
@@ -76,12 +74,8 @@ const INVALID_QUERY_BODY = Buffer.from('{"success":false,"error":"Invalid query 
 const USER_NOT_FOUND_BODY = Buffer.from('{"success":false,"error":"User not found."}');
 const INVALID_ROOM_BODY = Buffer.from('{"success":false,"error":"invalid-room"}');
 const MISSING_TERM_BODY = Buffer.from('{"success":false,"error":"must have required property \'term\' [invalid-params]","errorType":"invalid-params"}');
-const UNKNOWN_PARAMS_BODY = Buffer.from(
-  '{"success":false,"error":"must NOT have additional properties [invalid-params]","errorType":"invalid-params"}',
-);
-const USERS_INFO_PARAMS_BODY = Buffer.from(
-  '{"success":false,"error":"must match exactly one schema in oneOf [invalid-params]","errorType":"invalid-params"}',
-);
+const UNKNOWN_PARAMS_BODY = Buffer.from('{"success":false,"error":"must NOT have additional properties [invalid-params]","errorType":"invalid-params"}');
+const USERS_INFO_PARAMS_BODY = Buffer.from('{"success":false,"error":"must match exactly one schema in oneOf [invalid-params]","errorType":"invalid-params"}');
 const METHOD_NOT_ALLOWED_BODY = Buffer.from('{"success":false,"error":"Method not allowed"}');
 
 function tooManyRequestsBody(waitSeconds: number): Buffer {
@@ -370,7 +364,13 @@ export async function startDemoUpstream(options: DemoUpstreamOptions = {}): Prom
     const method = req.method ?? 'GET';
 
     if (record) {
-      requests.push({ method, path, query: Object.fromEntries(query), search: queryStart === -1 ? '' : rawUrl.slice(queryStart + 1), headers: { ...req.headers } });
+      requests.push({
+        method,
+        path,
+        query: Object.fromEntries(query),
+        search: queryStart === -1 ? '' : rawUrl.slice(queryStart + 1),
+        headers: { ...req.headers },
+      });
     }
 
     if (path === VISITORS_INFO_PATH) {

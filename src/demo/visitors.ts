@@ -58,8 +58,7 @@ const FULL_VISITOR: WireVisitor = {
   name: 'Ada Lovelace',
   phone: [{ phoneNumber: '+44 20 7946 0018' }, { phoneNumber: '+44 7700 900461' }],
   lastChat: { _id: 'rMz7kQp2WnXs4TfYd', ts: '2024-06-12T14:30:59.004Z' },
-  userAgent:
-    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36',
+  userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36',
   ip: '203.0.113.42',
   host: 'support.example.org',
   visitorEmails: [{ address: 'ada@example.org' }, { address: 'ada.lovelace@example.net' }],

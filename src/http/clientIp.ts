@@ -12,7 +12,7 @@ export function clientIp(req: IncomingMessage, trustProxy: boolean): string | un
     const real = req.headers['x-real-ip'];
     if (typeof real === 'string' && isIP(real.trim())) return real.trim();
     const forwarded = req.headers['x-forwarded-for'];
-    const hops = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? '').split(',');
+    const hops = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? '')).split(',');
     const last = hops[hops.length - 1]?.trim();
     if (last && isIP(last)) return last;
   }

@@ -172,53 +172,54 @@ export async function startHttpServer({ config, log, apollo, metrics, deps, serv
       connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs),
     },
     (req, res) => {
-    inFlight++;
-    res.once('close', () => {
-      if (--inFlight === 0) drained?.();
-    });
-    const incomingId = req.headers['x-request-id'];
-    const requestId = typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
-    res.setHeader('x-request-id', requestId);
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const pathname = q < 0 ? url : url.slice(0, q);
-    const search = q < 0 ? '' : url.slice(q);
+      inFlight++;
+      res.once('close', () => {
+        if (--inFlight === 0) drained?.();
+      });
+      const incomingId = req.headers['x-request-id'];
+      const requestId = typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
+      res.setHeader('x-request-id', requestId);
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const pathname = q < 0 ? url : url.slice(0, q);
+      const search = q < 0 ? '' : url.slice(q);
 
-    const handle = async () => {
-      switch (pathname) {
-        case '/graphql':
-          // CORS concerns browsers, which always send Origin; server-to-server calls skip the middleware.
-          if (req.headers.origin !== undefined) {
-            await new Promise<void>((next) => corsHandler(req, res, () => next()));
-            if (res.writableEnded) return; // a CORS preflight was answered
+      const handle = async () => {
+        switch (pathname) {
+          case '/graphql':
+            // CORS concerns browsers, which always send Origin; server-to-server calls skip the middleware.
+            if (req.headers.origin !== undefined) {
+              await new Promise<void>((next) => corsHandler(req, res, () => next()));
+              if (res.writableEnded) return; // a CORS preflight was answered
+            }
+            return graphql(req, res, requestId, search);
+          case '/healthz':
+            return sendJson(res, 200, { status: 'ok' });
+          case '/readyz':
+            return readyz(res);
+          case '/metrics': {
+            const text = await metrics.registry.metrics();
+            res.setHeader('content-type', metrics.registry.contentType);
+            return res.end(text);
           }
-          return graphql(req, res, requestId, search);
-        case '/healthz':
-          return sendJson(res, 200, { status: 'ok' });
-        case '/readyz':
-          return readyz(res);
-        case '/metrics': {
-          const text = await metrics.registry.metrics();
-          res.setHeader('content-type', metrics.registry.contentType);
-          return res.end(text);
+          default:
+            return sendJson(res, 404, { error: 'Not found. GraphQL is served at /graphql.' });
         }
-        default:
-          return sendJson(res, 404, { error: 'Not found. GraphQL is served at /graphql.' });
-      }
-    };
-    handle().catch((err: unknown) => {
-      if (err instanceof BodyTooLargeError) {
-        res.setHeader('connection', 'close');
-        return sendJson(res, 413, requestRefusal(ErrorCode.PAYLOAD_TOO_LARGE, `Request body over ${MAX_BODY_BYTES} bytes.`, requestId));
-      }
-      log.error({ err, requestId }, 'unhandled error in the HTTP handler');
-      if (!res.headersSent) {
-        sendJson(res, 500, requestRefusal(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', requestId));
-      } else {
-        res.destroy();
-      }
-    });
-  });
+      };
+      handle().catch((err: unknown) => {
+        if (err instanceof BodyTooLargeError) {
+          res.setHeader('connection', 'close');
+          return sendJson(res, 413, requestRefusal(ErrorCode.PAYLOAD_TOO_LARGE, `Request body over ${MAX_BODY_BYTES} bytes.`, requestId));
+        }
+        log.error({ err, requestId }, 'unhandled error in the HTTP handler');
+        if (!res.headersSent) {
+          sendJson(res, 500, requestRefusal(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', requestId));
+        } else {
+          res.destroy();
+        }
+      });
+    },
+  );
 
   // Past this many open sockets Node closes each new one at once, so file descriptors stay for the
   // callers already connected; a refused client sees its connection reset and can retry elsewhere.
@@ -306,4 +307,3 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.setHeader('content-length', Buffer.byteLength(text));
   res.end(text);
 }
-

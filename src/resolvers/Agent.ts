@@ -20,7 +20,7 @@ const STATUSES: Readonly<Record<string, AgentStatus>> = Object.assign(Object.cre
   disabled: 'DISABLED',
 } satisfies Record<string, AgentStatus>);
 
-const LIVECHAT_STATUSES: Readonly<Record<string, AgentLivechatStatus>> = Object.assign(
-  Object.create(null) as Record<string, AgentLivechatStatus>,
-  { available: 'AVAILABLE', 'not-available': 'NOT_AVAILABLE' } satisfies Record<string, AgentLivechatStatus>,
-);
+const LIVECHAT_STATUSES: Readonly<Record<string, AgentLivechatStatus>> = Object.assign(Object.create(null) as Record<string, AgentLivechatStatus>, {
+  available: 'AVAILABLE',
+  'not-available': 'NOT_AVAILABLE',
+} satisfies Record<string, AgentLivechatStatus>);

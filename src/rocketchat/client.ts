@@ -1,13 +1,5 @@
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
-import {
-  badResponse,
-  errorFromResponse,
-  errorFromTransport,
-  GatewayError,
-  quotaTooSmall,
-  rateLimitedLocally,
-  upstreamTimeout,
-} from '../errors.js';
+import { badResponse, errorFromResponse, errorFromTransport, GatewayError, quotaTooSmall, rateLimitedLocally, upstreamTimeout } from '../errors.js';
 import { statusClass } from '../metrics.js';
 import type { CallBudget } from './callBudget.js';
 import { Cancellation } from './cancellation.js';
@@ -393,10 +385,7 @@ export class HttpRocketChatClient implements RocketChatClient {
   /** One attempt: a GET whose answer `interpret` turns into a value or a catalogue error. */
   #get<T>(route: RoutePattern, path: string, headers: Record<string, string>, attempt: Cancellation, interpret: (answer: UpstreamAnswer) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#pool.dispatch(
-        { method: 'GET', path, headers },
-        new AttemptHandler(route, attempt, interpret, resolve, reject, this.#timeoutMs, this.#observe),
-      );
+      this.#pool.dispatch({ method: 'GET', path, headers }, new AttemptHandler(route, attempt, interpret, resolve, reject, this.#timeoutMs, this.#observe));
     });
   }
 }

@@ -64,7 +64,10 @@ export function edgesOf<T>(kind: string, page: Page<T>): Edge<T>[] {
   return page.items.map((node, i) => ({ cursor: cursorOf(kind, page.offset + i), node }));
 }
 
-export function pageInfoOf(kind: string, page: Page<unknown>): { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null } {
+export function pageInfoOf(
+  kind: string,
+  page: Page<unknown>,
+): { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null } {
   const n = page.items.length;
   return {
     hasNextPage: page.offset + n < page.total,

@@ -332,12 +332,7 @@ export class UpstreamPolicy {
    * still queued); the timer here ends a backoff, and a deadline passed during an attempt stops any
    * further retry, so no answer comes after the deadline.
    */
-  async #retrying<T>(
-    attempt: Attempt<T>,
-    cancellation: Cancellation | undefined,
-    deadlineAt: number,
-    firstFailure: GatewayError,
-  ): Promise<T> {
+  async #retrying<T>(attempt: Attempt<T>, cancellation: Cancellation | undefined, deadlineAt: number, firstFailure: GatewayError): Promise<T> {
     const pastDeadline = () => upstreamTimeout(this.#options.deadlineMs, { retryable: false });
     let endedBy: GatewayError | undefined;
     let attempting = false;
@@ -350,10 +345,13 @@ export class UpstreamPolicy {
       rejectEnded(reason);
     };
     let deadlinePassed = false;
-    const deadline = setTimeout(() => {
-      deadlinePassed = true;
-      if (!attempting) end(pastDeadline());
-    }, Math.max(0, deadlineAt - performance.now()));
+    const deadline = setTimeout(
+      () => {
+        deadlinePassed = true;
+        if (!attempting) end(pastDeadline());
+      },
+      Math.max(0, deadlineAt - performance.now()),
+    );
     const unsubscribe = cancellation?.subscribe(end);
 
     let timeouts = firstFailure.code === 'UPSTREAM_TIMEOUT' ? 1 : 0;

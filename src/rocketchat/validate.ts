@@ -1,6 +1,16 @@
 import { Ajv, type ErrorObject, type SchemaObject } from 'ajv';
 import { badResponse, errorFromResponse } from '../errors.js';
-import type { ChatHistoryResponse, VisitorSearchResponse, DepartmentListResponse, UsersInfoResponse, VisitorsInfoResponse, WireDepartment, WireErrorBody, WireUser, WireVisitor } from './models.js';
+import type {
+  ChatHistoryResponse,
+  VisitorSearchResponse,
+  DepartmentListResponse,
+  UsersInfoResponse,
+  VisitorsInfoResponse,
+  WireDepartment,
+  WireErrorBody,
+  WireUser,
+  WireVisitor,
+} from './models.js';
 
 /**
  * The shape check between Rocket.Chat and the resolvers: what passes here is safe to map field by
@@ -77,9 +87,7 @@ const VISITOR = object(
 
 const ajv = new Ajv({ allErrors: false });
 ajv.addFormat(DATE_TIME_FORMAT, { type: 'string', validate: isDateTime });
-const isVisitorsInfo = ajv.compile<VisitorsInfoResponse>(
-  object({ success: { const: true }, visitor: VISITOR }, ['success', 'visitor']),
-);
+const isVisitorsInfo = ajv.compile<VisitorsInfoResponse>(object({ success: { const: true }, visitor: VISITOR }, ['success', 'visitor']));
 
 const boolean = { type: 'boolean' };
 const DEPARTMENT = object(

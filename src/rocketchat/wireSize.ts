@@ -1,4 +1,3 @@
-
 /**
  * How many bytes of upstream JSON a visitor came from, so that the response budget
  * (MAX_RESPONSE_BYTES) is counted from what is already known rather than by serialising each

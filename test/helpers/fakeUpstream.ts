@@ -136,13 +136,7 @@ export async function startFakeUpstream(script: FakeScript = defaultScript): Pro
     res.end(body);
   }
 
-  async function streamHuge(
-    res: ServerResponse,
-    socket: Socket,
-    status: number,
-    headers: Record<string, string>,
-    totalBytes: number,
-  ): Promise<void> {
+  async function streamHuge(res: ServerResponse, socket: Socket, status: number, headers: Record<string, string>, totalBytes: number): Promise<void> {
     // Without a Content-Length, Node sends the body chunked, so a client cannot reject it up front.
     res.writeHead(status, headers);
     const paddingBytes = Math.max(0, totalBytes - HUGE_PREFIX.length - HUGE_SUFFIX.length);

@@ -14,10 +14,7 @@ export interface TestGateway extends Gateway {
   /** Every log line the gateway wrote, parsed. */
   logs: Record<string, unknown>[];
   /** POSTs one GraphQL operation; returns the HTTP status, headers and parsed body. */
-  post(
-    body: unknown,
-    headers?: Record<string, string>,
-  ): Promise<{ status: number; headers: Headers; body: GraphQLBody }>;
+  post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: GraphQLBody }>;
 }
 
 export interface GraphQLBody {
@@ -26,11 +23,7 @@ export interface GraphQLBody {
 }
 
 /** A gateway on a free loopback port, logging into memory, pointed at `upstreamUrl`. */
-export async function startTestGateway(
-  upstreamUrl: string,
-  env: Record<string, string> = {},
-  options: GatewayOptions = {},
-): Promise<TestGateway> {
+export async function startTestGateway(upstreamUrl: string, env: Record<string, string> = {}, options: GatewayOptions = {}): Promise<TestGateway> {
   const config = loadConfig({
     ROCKETCHAT_URL: upstreamUrl,
     PORT: '0',

@@ -21,8 +21,14 @@ const SHARED_AGENT: WireVisitor[] = Array.from({ length: 6 }, (_, i) => ({
   lastAgent: { username: 'agent.smith', agentId: AGENT_SMITH_ID, ts: '2024-06-12T14:30:59.004Z' },
   contactManager: { _id: i % 2 ? MANAGER_JONES_ID : AGENT_SMITH_ID, username: i % 2 ? 'manager.jones' : 'agent.smith' },
 }));
-const SELF_SERVED: WireVisitor = { _id: 'sElFsErVeDvIsIt01', lastAgent: { username: 'demo.agent', agentId: DEMO_CREDENTIALS.userId, ts: '2024-06-12T14:30:59.004Z' } };
-const GONE_AGENT: WireVisitor = { _id: 'gOnEaGeNtViSiT001', lastAgent: { username: 'left.company', agentId: 'lEfTcOmPaNy12345a', ts: '2024-01-02T03:04:05.006Z' } };
+const SELF_SERVED: WireVisitor = {
+  _id: 'sElFsErVeDvIsIt01',
+  lastAgent: { username: 'demo.agent', agentId: DEMO_CREDENTIALS.userId, ts: '2024-06-12T14:30:59.004Z' },
+};
+const GONE_AGENT: WireVisitor = {
+  _id: 'gOnEaGeNtViSiT001',
+  lastAgent: { username: 'left.company', agentId: 'lEfTcOmPaNy12345a', ts: '2024-01-02T03:04:05.006Z' },
+};
 const BY_USERNAME: WireVisitor = { _id: 'bYuSeRnAmEvIsIt01', contactManager: { username: 'manager.jones', name: 'Morgan Jones' } };
 
 const usersCalls = (requests: RecordedRequest[]) => requests.filter((r) => r.path === USERS_INFO);
@@ -96,7 +102,10 @@ describe('agents', () => {
 
   it("shows the caller's own e-mails, which Rocket.Chat gives to the user themself", async () => {
     const { gateway } = await start();
-    const res = await gateway.post({ query: `{ visitor(id: "${SELF_SERVED._id}") { lastAgent { agent { username emails { address verified } } } } }` }, DEMO_HEADERS);
+    const res = await gateway.post(
+      { query: `{ visitor(id: "${SELF_SERVED._id}") { lastAgent { agent { username emails { address verified } } } } }` },
+      DEMO_HEADERS,
+    );
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data!.visitor.lastAgent.agent).toEqual({ username: 'demo.agent', emails: [{ address: 'demo.agent@example.org', verified: true }] });
   });
@@ -114,7 +123,10 @@ describe('agents', () => {
   });
 
   it('a contact manager naming no user at all has no user, without a call or an error', async () => {
-    const upstream = await servers.demo({ record: true, visitors: [...DEMO_VISITORS, { _id: 'nOmAnAgErNaMe0001', contactManager: { name: 'Someone' } as WireVisitor['contactManager'] }] });
+    const upstream = await servers.demo({
+      record: true,
+      visitors: [...DEMO_VISITORS, { _id: 'nOmAnAgErNaMe0001', contactManager: { name: 'Someone' } as WireVisitor['contactManager'] }],
+    });
     const gateway = await servers.gateway(upstream.url);
     const res = await gateway.post({ query: '{ visitor(id: "nOmAnAgErNaMe0001") { contactManager { name user { name } } } }' }, DEMO_HEADERS);
     expect(res.body).toEqual({ data: { visitor: { contactManager: { name: 'Someone', user: null } } } });
@@ -131,7 +143,10 @@ describe('agents', () => {
 
   it('counts users.info calls in the operation log', async () => {
     const { gateway } = await start();
-    await gateway.post({ query: `{ visitor(id: "${FULL_VISITOR_ID}") { lastAgent { agent { name } } contactManager { user { name } } department { name } } }` }, DEMO_HEADERS);
+    await gateway.post(
+      { query: `{ visitor(id: "${FULL_VISITOR_ID}") { lastAgent { agent { name } } contactManager { user { name } } department { name } } }` },
+      DEMO_HEADERS,
+    );
     const line = gateway.logs.filter((l) => l.msg === 'graphql operation').at(-1);
     expect(line).toMatchObject({ upstreamCalls: 4, outcome: 'ok' });
   });

@@ -316,7 +316,15 @@ describe.skipIf(!!NO_REDIS)(needsRedis('entries written without an acceptance'),
 
     const generation = (await store.accept('carol', undefined, Date.now(), 60_000))!;
     const before = await store.caller('carol');
-    await store.put('carol', generation, [{ id: 'department:d1', value: '{"_id":"d1"}' }, { id: 'department:d2', value: 'null' }], 30_000);
+    await store.put(
+      'carol',
+      generation,
+      [
+        { id: 'department:d1', value: '{"_id":"d1"}' },
+        { id: 'department:d2', value: 'null' },
+      ],
+      30_000,
+    );
     expect(await store.get('carol', generation, 'department:d1')).toBe('{"_id":"d1"}');
     expect(await store.get('carol', generation, 'department:d2')).toBe('null');
     const ttl = await look.pttl(`lvg:v2:entry:carol:${generation}:department:d1`);

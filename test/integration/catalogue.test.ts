@@ -43,40 +43,74 @@ describe('error catalogue over real HTTP', () => {
   }
 
   const rows: Array<[string, FakeReply, Record<string, unknown>, number]> = [
-    ['400 visitor-not-found', { status: 400, body: { success: false, error: 'visitor-not-found' } },
-      { code: 'NOT_FOUND', upstream: { status: 400, error: 'visitor-not-found' } }, 1],
-    ['400 invalid-params', { status: 400, body: { success: false, error: "must have required property 'visitorId' [invalid-params]", errorType: 'invalid-params' } },
-      { code: 'BAD_USER_INPUT', upstream: { status: 400, error: "must have required property 'visitorId' [invalid-params]" } }, 1],
-    ['400 error-not-authorized (older servers)', { status: 400, body: { success: false, error: 'error-not-authorized' } },
-      { code: 'FORBIDDEN', upstream: { status: 400, error: 'error-not-authorized' } }, 1],
-    ['403', { status: 403, body: { success: false, error: 'User does not have the permissions required for this action [error-unauthorized]' } },
-      { code: 'FORBIDDEN', upstream: { status: 403, error: 'User does not have the permissions required for this action [error-unauthorized]' } }, 1],
-    ['401', { status: 401, body: { status: 'error', message: 'You must be logged in to do this.' } },
-      { code: 'UNAUTHENTICATED', upstream: { status: 401, error: 'You must be logged in to do this.' } }, 1],
-    ['500', { status: 500, body: { success: false, error: 'Internal error' } },
-      { code: 'UPSTREAM_UNAVAILABLE', upstream: { status: 500, error: 'Internal error' } }, 1 + RETRIES],
-    ['502 with an HTML page', { status: 502, headers: { 'content-type': 'text/html' }, body: '<html>Bad gateway</html>' },
-      { code: 'UPSTREAM_UNAVAILABLE', upstream: { status: 502, error: null } }, 1 + RETRIES],
+    [
+      '400 visitor-not-found',
+      { status: 400, body: { success: false, error: 'visitor-not-found' } },
+      { code: 'NOT_FOUND', upstream: { status: 400, error: 'visitor-not-found' } },
+      1,
+    ],
+    [
+      '400 invalid-params',
+      { status: 400, body: { success: false, error: "must have required property 'visitorId' [invalid-params]", errorType: 'invalid-params' } },
+      { code: 'BAD_USER_INPUT', upstream: { status: 400, error: "must have required property 'visitorId' [invalid-params]" } },
+      1,
+    ],
+    [
+      '400 error-not-authorized (older servers)',
+      { status: 400, body: { success: false, error: 'error-not-authorized' } },
+      { code: 'FORBIDDEN', upstream: { status: 400, error: 'error-not-authorized' } },
+      1,
+    ],
+    [
+      '403',
+      { status: 403, body: { success: false, error: 'User does not have the permissions required for this action [error-unauthorized]' } },
+      { code: 'FORBIDDEN', upstream: { status: 403, error: 'User does not have the permissions required for this action [error-unauthorized]' } },
+      1,
+    ],
+    [
+      '401',
+      { status: 401, body: { status: 'error', message: 'You must be logged in to do this.' } },
+      { code: 'UNAUTHENTICATED', upstream: { status: 401, error: 'You must be logged in to do this.' } },
+      1,
+    ],
+    [
+      '500',
+      { status: 500, body: { success: false, error: 'Internal error' } },
+      { code: 'UPSTREAM_UNAVAILABLE', upstream: { status: 500, error: 'Internal error' } },
+      1 + RETRIES,
+    ],
+    [
+      '502 with an HTML page',
+      { status: 502, headers: { 'content-type': 'text/html' }, body: '<html>Bad gateway</html>' },
+      { code: 'UPSTREAM_UNAVAILABLE', upstream: { status: 502, error: null } },
+      1 + RETRIES,
+    ],
     ['503', { status: 503, body: '' }, { code: 'UPSTREAM_UNAVAILABLE', upstream: { status: 503 } }, 1 + RETRIES],
     ['504', { status: 504, body: '' }, { code: 'UPSTREAM_UNAVAILABLE', upstream: { status: 504 } }, 1 + RETRIES],
-    ['connection reset before headers', { resetBeforeHeaders: true },
-      { code: 'UPSTREAM_UNAVAILABLE', upstream: { status: null } }, 1 + RETRIES],
-    ['404 (wrong URL or route)', { status: 404, body: { success: false, error: 'Not found' } },
-      { code: 'UPSTREAM_ERROR', upstream: { status: 404, error: 'Not found' } }, 1],
-    ['302 redirect (never followed)', { redirect: 'http://127.0.0.1:1/elsewhere' },
-      { code: 'UPSTREAM_ERROR', upstream: { status: 302 } }, 1],
-    ['200 not JSON', { status: 200, headers: { 'content-type': 'text/html' }, body: '<html>login</html>' },
-      { code: 'UPSTREAM_BAD_RESPONSE' }, 1],
-    ['200 truncated JSON', { status: 200, truncated: true, body: { visitor: { _id: SEED_VISITOR_ID }, success: true } },
-      { code: 'UPSTREAM_BAD_RESPONSE' }, 1],
-    ['200 reset mid-body', { status: 200, resetMidBody: true, body: { visitor: { _id: SEED_VISITOR_ID }, success: true } },
-      { code: 'UPSTREAM_BAD_RESPONSE', upstream: { status: 200 } }, 1],
-    ['200 wrong shape', { status: 200, body: { visitor: { _id: 42 }, success: true } },
-      { code: 'UPSTREAM_BAD_RESPONSE' }, 1],
-    ['200 with success: false', { status: 200, body: { success: false, error: 'something odd' } },
-      { code: 'UPSTREAM_BAD_RESPONSE', upstream: { status: 200, error: 'something odd' } }, 1],
-    ['200 over the 1 MiB size cap', { status: 200, hugeBytes: 2 * 1024 * 1024 },
-      { code: 'UPSTREAM_BAD_RESPONSE' }, 1],
+    ['connection reset before headers', { resetBeforeHeaders: true }, { code: 'UPSTREAM_UNAVAILABLE', upstream: { status: null } }, 1 + RETRIES],
+    [
+      '404 (wrong URL or route)',
+      { status: 404, body: { success: false, error: 'Not found' } },
+      { code: 'UPSTREAM_ERROR', upstream: { status: 404, error: 'Not found' } },
+      1,
+    ],
+    ['302 redirect (never followed)', { redirect: 'http://127.0.0.1:1/elsewhere' }, { code: 'UPSTREAM_ERROR', upstream: { status: 302 } }, 1],
+    ['200 not JSON', { status: 200, headers: { 'content-type': 'text/html' }, body: '<html>login</html>' }, { code: 'UPSTREAM_BAD_RESPONSE' }, 1],
+    ['200 truncated JSON', { status: 200, truncated: true, body: { visitor: { _id: SEED_VISITOR_ID }, success: true } }, { code: 'UPSTREAM_BAD_RESPONSE' }, 1],
+    [
+      '200 reset mid-body',
+      { status: 200, resetMidBody: true, body: { visitor: { _id: SEED_VISITOR_ID }, success: true } },
+      { code: 'UPSTREAM_BAD_RESPONSE', upstream: { status: 200 } },
+      1,
+    ],
+    ['200 wrong shape', { status: 200, body: { visitor: { _id: 42 }, success: true } }, { code: 'UPSTREAM_BAD_RESPONSE' }, 1],
+    [
+      '200 with success: false',
+      { status: 200, body: { success: false, error: 'something odd' } },
+      { code: 'UPSTREAM_BAD_RESPONSE', upstream: { status: 200, error: 'something odd' } },
+      1,
+    ],
+    ['200 over the 1 MiB size cap', { status: 200, hugeBytes: 2 * 1024 * 1024 }, { code: 'UPSTREAM_BAD_RESPONSE' }, 1],
   ];
 
   it.each(rows)('%s', async (_name, reply, extensions, calls) => {
@@ -116,7 +150,11 @@ describe('error catalogue over real HTTP', () => {
   });
 
   it('a trickling body counts against the same deadline', async () => {
-    const error = await ask({ status: 200, body: { visitor: { _id: SEED_VISITOR_ID }, success: true, pad: 'x'.repeat(400) }, trickle: { chunkBytes: 10, intervalMs: 50 } });
+    const error = await ask({
+      status: 200,
+      body: { visitor: { _id: SEED_VISITOR_ID }, success: true, pad: 'x'.repeat(400) },
+      trickle: { chunkBytes: 10, intervalMs: 50 },
+    });
     expect(error.extensions!.code).toBe('UPSTREAM_TIMEOUT');
   });
 
@@ -134,7 +172,6 @@ describe('error catalogue over real HTTP', () => {
     expect(text).not.toContain(DEMO_HEADERS['x-user-id']);
     expect(text).not.toContain('RAW-BODY-SECRET');
   });
-
 });
 
 describe('connection refused', () => {

@@ -18,7 +18,7 @@ const historyCalls = (requests: RecordedRequest[]) => requests.filter((r) => r.p
 const PAGE = 'totalCount edges { cursor node { id open } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }';
 
 describe('chats', () => {
-  it('pages through the full visitor\'s 3 chats, newest first, two at a time, with opaque cursors', async () => {
+  it("pages through the full visitor's 3 chats, newest first, two at a time, with opaque cursors", async () => {
     const upstream = await servers.demo({ record: true });
     const gateway = await servers.gateway(upstream.url);
     const first = await gateway.post({ query: `{ visitor(id: "${FULL_VISITOR_ID}") { chats(first: 2) { ${PAGE} } } }` }, DEMO_HEADERS);
@@ -32,7 +32,10 @@ describe('chats', () => {
     expect(page1.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
     expect(page1.pageInfo.endCursor).not.toMatch(/^\d+$/); // opaque, not the offset itself
     const second = await gateway.post(
-      { query: `query($after: String) { visitor(id: "${FULL_VISITOR_ID}") { chats(first: 2, after: $after) { ${PAGE} } } }`, variables: { after: page1.pageInfo.endCursor } },
+      {
+        query: `query($after: String) { visitor(id: "${FULL_VISITOR_ID}") { chats(first: 2, after: $after) { ${PAGE} } } }`,
+        variables: { after: page1.pageInfo.endCursor },
+      },
       DEMO_HEADERS,
     );
     const page2 = second.body.data!.visitor.chats;
@@ -49,7 +52,9 @@ describe('chats', () => {
     const upstream = await servers.demo({ record: true });
     const gateway = await servers.gateway(upstream.url);
     const res = await gateway.post(
-      { query: `{ visitor(id: "${SEED_VISITOR_ID}") { chats { totalCount edges { node { id open startedAt closedAt messagesCount department { name } servedBy { name } } } } } }` },
+      {
+        query: `{ visitor(id: "${SEED_VISITOR_ID}") { chats { totalCount edges { node { id open startedAt closedAt messagesCount department { name } servedBy { name } } } } } }`,
+      },
       DEMO_HEADERS,
     );
     expect(res.body.errors).toBeUndefined();
@@ -83,7 +88,10 @@ describe('chats', () => {
     const literal = await gateway.post({ query: `{ visitor(id: "${FULL_VISITOR_ID}") { chats(first: 51) { totalCount } } }` }, DEMO_HEADERS);
     expect(literal.status).toBe(400);
     expect(literal.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    const variable = await gateway.post({ query: `query($n: Int) { visitor(id: "${FULL_VISITOR_ID}") { id chats(first: $n) { totalCount } } }`, variables: { n: 51 } }, DEMO_HEADERS);
+    const variable = await gateway.post(
+      { query: `query($n: Int) { visitor(id: "${FULL_VISITOR_ID}") { id chats(first: $n) { totalCount } } }`, variables: { n: 51 } },
+      DEMO_HEADERS,
+    );
     expect(variable.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     for (const args of ['after: "bm90LWEtY3Vyc29y"', 'after: "Y2hhdDow=="', 'after: "Y2hh*dDow"']) {
       const res = await gateway.post({ query: `{ visitor(id: "${FULL_VISITOR_ID}") { id chats(${args}) { totalCount } } }` }, DEMO_HEADERS);
@@ -101,7 +109,10 @@ describe('chats', () => {
     const res = await gateway.post({ query: `{ visitor(id: "${stale._id}") { name chats { totalCount } } }` }, DEMO_HEADERS);
     // chats is non-null, so its error nulls the visitor; the error names the field.
     expect(res.body.errors).toHaveLength(1);
-    expect(res.body.errors![0]).toMatchObject({ path: ['visitor', 'chats'], extensions: { code: 'FORBIDDEN', upstream: { status: 400, error: 'invalid-room' } } });
+    expect(res.body.errors![0]).toMatchObject({
+      path: ['visitor', 'chats'],
+      extensions: { code: 'FORBIDDEN', upstream: { status: 400, error: 'invalid-room' } },
+    });
   });
 
   it("the console query: a chat's agent already loaded as the last agent costs no second users.info call", async () => {
@@ -119,7 +130,10 @@ describe('chats', () => {
       DEMO_HEADERS,
     );
     expect(res.body.errors).toBeUndefined();
-    const chats = res.body.data!.visitor.chats.edges.map((e: { node: { servedBy: { name: string }; department: { name: string } } }) => [e.node.servedBy.name, e.node.department.name]);
+    const chats = res.body.data!.visitor.chats.edges.map((e: { node: { servedBy: { name: string }; department: { name: string } } }) => [
+      e.node.servedBy.name,
+      e.node.department.name,
+    ]);
     expect(chats).toEqual([
       ['Alex Smith', 'Support'],
       ['Morgan Jones', 'Chatbot Sales'],

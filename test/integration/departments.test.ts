@@ -82,8 +82,12 @@ describe('departments', () => {
 
   it('maps every field of a department, the archived one included', async () => {
     const { gateway } = await start();
-    const fields = 'id name enabled archived description email agentCount showOnRegistration showOnOfflineForm requestTagBeforeClosingChat chatClosingTags updatedAt';
-    const res = await gateway.post({ query: `{ s: department(id: "${SUPPORT_DEPARTMENT_ID}") { ${fields} } a: department(id: "${ARCHIVED_DEPARTMENT_ID}") { ${fields} } }` }, DEMO_HEADERS);
+    const fields =
+      'id name enabled archived description email agentCount showOnRegistration showOnOfflineForm requestTagBeforeClosingChat chatClosingTags updatedAt';
+    const res = await gateway.post(
+      { query: `{ s: department(id: "${SUPPORT_DEPARTMENT_ID}") { ${fields} } a: department(id: "${ARCHIVED_DEPARTMENT_ID}") { ${fields} } }` },
+      DEMO_HEADERS,
+    );
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data).toEqual({
       s: {
@@ -168,7 +172,10 @@ describe('departments', () => {
     const plain = await gateway.post({ query: 'query($ids: [ID!]!) { visitors(ids: $ids) { id } }', variables: { ids } }, DEMO_HEADERS);
     expect(plain.body.errors).toBeUndefined();
     upstream.reset();
-    const withDepartments = await gateway.post({ query: 'query($ids: [ID!]!) { visitors(ids: $ids) { id department { name } } }', variables: { ids } }, DEMO_HEADERS);
+    const withDepartments = await gateway.post(
+      { query: 'query($ids: [ID!]!) { visitors(ids: $ids) { id department { name } } }', variables: { ids } },
+      DEMO_HEADERS,
+    );
     expect(withDepartments.status).toBe(400);
     expect(withDepartments.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_BUDGET_EXCEEDED');
     expect(upstream.calls).toBe(0);

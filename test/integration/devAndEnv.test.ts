@@ -12,7 +12,11 @@ import { ROOT, waitFor } from '../helpers/process.js';
 describe('.env.example', () => {
   const text = readFileSync(join(ROOT, '.env.example'), 'utf8');
   /** `VAR=value` lines, set or commented out (`# VAR=value`), with any trailing comment dropped. */
-  const entries = [...text.matchAll(/^(#\s*)?([A-Z][A-Z0-9_]+)=(\S*)/gm)].map(([, commented, name, value]) => ({ name: name!, value: value!, set: !commented }));
+  const entries = [...text.matchAll(/^(#\s*)?([A-Z][A-Z0-9_]+)=(\S*)/gm)].map(([, commented, name, value]) => ({
+    name: name!,
+    value: value!,
+    set: !commented,
+  }));
 
   it('names every variable the gateway reads', () => {
     const named = new Set(entries.map((e) => e.name));

@@ -122,26 +122,26 @@ describe('the visitor asked for', () => {
   const A = 'vIsItOrAsKeDfOr0A';
   const B = 'sOmEoNeElSe00000B';
 
-  it.each([['no cache', {}], ['with the shared cache', { CACHE_TTL_MS: '60000' }]] as const)(
-    'an answer carrying another visitor is UPSTREAM_BAD_RESPONSE, never served as the one asked, never cached (%s)',
-    async (_label, env) => {
-      const upstream = await servers.fake(() => ({ body: { visitor: { _id: B, name: 'Somebody Else' }, success: true } }));
-      const gateway = await servers.gateway(upstream.url, { UPSTREAM_RETRIES: '2', ...env });
-      for (let i = 1; i <= 2; i++) {
-        const res = await gateway.post(ONE(A), DEMO_HEADERS);
-        expect(res.status).toBe(200);
-        expect(res.body.data).toEqual({ visitor: null });
-        expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', upstream: { status: 200, error: null } });
-        expect(JSON.stringify(res.body)).not.toContain(B);
-        expect(JSON.stringify(res.body)).not.toContain('Somebody Else');
-        // Not retried, and not cached: the second query goes upstream again.
-        expect(upstream.calls).toBe(i);
-      }
-      // Once Rocket.Chat answers with the right visitor, that is what is served (and, with the cache, kept).
-      upstream.setScript((req) => ({ body: { visitor: { _id: req.query.visitorId, name: 'Right One' }, success: true } }));
-      expect((await gateway.post(ONE(A), DEMO_HEADERS)).body).toEqual({ data: { visitor: { id: A, name: 'Right One' } } });
-      expect((await gateway.post(ONE(A), DEMO_HEADERS)).body).toEqual({ data: { visitor: { id: A, name: 'Right One' } } });
-      expect(upstream.calls).toBe('CACHE_TTL_MS' in env ? 3 : 4);
-    },
-  );
+  it.each([
+    ['no cache', {}],
+    ['with the shared cache', { CACHE_TTL_MS: '60000' }],
+  ] as const)('an answer carrying another visitor is UPSTREAM_BAD_RESPONSE, never served as the one asked, never cached (%s)', async (_label, env) => {
+    const upstream = await servers.fake(() => ({ body: { visitor: { _id: B, name: 'Somebody Else' }, success: true } }));
+    const gateway = await servers.gateway(upstream.url, { UPSTREAM_RETRIES: '2', ...env });
+    for (let i = 1; i <= 2; i++) {
+      const res = await gateway.post(ONE(A), DEMO_HEADERS);
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({ visitor: null });
+      expect(res.body.errors![0]!.extensions).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', upstream: { status: 200, error: null } });
+      expect(JSON.stringify(res.body)).not.toContain(B);
+      expect(JSON.stringify(res.body)).not.toContain('Somebody Else');
+      // Not retried, and not cached: the second query goes upstream again.
+      expect(upstream.calls).toBe(i);
+    }
+    // Once Rocket.Chat answers with the right visitor, that is what is served (and, with the cache, kept).
+    upstream.setScript((req) => ({ body: { visitor: { _id: req.query.visitorId, name: 'Right One' }, success: true } }));
+    expect((await gateway.post(ONE(A), DEMO_HEADERS)).body).toEqual({ data: { visitor: { id: A, name: 'Right One' } } });
+    expect((await gateway.post(ONE(A), DEMO_HEADERS)).body).toEqual({ data: { visitor: { id: A, name: 'Right One' } } });
+    expect(upstream.calls).toBe('CACHE_TTL_MS' in env ? 3 : 4);
+  });
 });

@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDemoUpstream, type DemoUpstream } from '../../src/demo/upstream.js';
-import {
-  DEMO_LIMITED_CREDENTIALS,
-  FULL_VISITOR_ID,
-  MINIMAL_VISITOR_ID,
-  SEED_VISITOR_ID,
-  V85_VISITOR_ID,
-} from '../../src/demo/visitors.js';
+import { DEMO_LIMITED_CREDENTIALS, FULL_VISITOR_ID, MINIMAL_VISITOR_ID, SEED_VISITOR_ID, V85_VISITOR_ID } from '../../src/demo/visitors.js';
 import { DEMO_HEADERS, startTestGateway, VISITOR_FIELDS, type TestGateway } from '../helpers/gateway.js';
 
 const LIMITED_HEADERS = {
@@ -29,10 +23,7 @@ describe('gateway over the demo upstream', () => {
   beforeEach(() => upstream.reset());
 
   it('answers the seed visitor mapped to schema names, exactly as BEHAVIOR.md shows it', async () => {
-    const res = await gateway.post(
-      { query: `query($id: ID!) { visitor(id: $id) { ${VISITOR_FIELDS} } }`, variables: { id: SEED_VISITOR_ID } },
-      DEMO_HEADERS,
-    );
+    const res = await gateway.post({ query: `query($id: ID!) { visitor(id: $id) { ${VISITOR_FIELDS} } }`, variables: { id: SEED_VISITOR_ID } }, DEMO_HEADERS);
     expect(res.status).toBe(200);
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data!.visitor).toEqual({
@@ -144,15 +135,21 @@ describe('gateway over the demo upstream', () => {
   });
 
   it('refuses malformed credentials (control characters, over 512 characters) with zero upstream calls', async () => {
-    const tooLong = await gateway.post({ query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` }, {
-      ...DEMO_HEADERS,
-      'x-auth-token': 'a'.repeat(513),
-    });
+    const tooLong = await gateway.post(
+      { query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` },
+      {
+        ...DEMO_HEADERS,
+        'x-auth-token': 'a'.repeat(513),
+      },
+    );
     expect(tooLong.body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
-    const tab = await gateway.post({ query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` }, {
-      ...DEMO_HEADERS,
-      'x-user-id': 'rbAX\tPnMktTFbNpwtJ',
-    });
+    const tab = await gateway.post(
+      { query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` },
+      {
+        ...DEMO_HEADERS,
+        'x-user-id': 'rbAX\tPnMktTFbNpwtJ',
+      },
+    );
     expect(tab.body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
     expect(upstream.calls).toBe(0);
   });
@@ -175,10 +172,13 @@ describe('gateway over the demo upstream', () => {
   });
 
   it('answers 401 from Rocket.Chat as UNAUTHENTICATED', async () => {
-    const res = await gateway.post({ query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` }, {
-      'x-auth-token': 'wrongTokenWrongTokenWrongToken',
-      'x-user-id': DEMO_HEADERS['x-user-id'],
-    });
+    const res = await gateway.post(
+      { query: `{ visitor(id: "${SEED_VISITOR_ID}") { id } }` },
+      {
+        'x-auth-token': 'wrongTokenWrongTokenWrongToken',
+        'x-user-id': DEMO_HEADERS['x-user-id'],
+      },
+    );
     expect(res.body.errors![0]!.extensions).toMatchObject({
       code: 'UNAUTHENTICATED',
       upstream: { status: 401, error: 'You must be logged in to do this.' },
@@ -194,9 +194,7 @@ describe('gateway over the demo upstream', () => {
 
   it('keeps two concurrent callers apart: each sees only its own result', async () => {
     const query = { query: `query($ids: [ID!]!) { visitors(ids: $ids) { id name } }`, variables: { ids: [SEED_VISITOR_ID, FULL_VISITOR_ID] } };
-    const runs = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => gateway.post(query, i % 2 === 0 ? DEMO_HEADERS : LIMITED_HEADERS)),
-    );
+    const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => gateway.post(query, i % 2 === 0 ? DEMO_HEADERS : LIMITED_HEADERS)));
     runs.forEach((res, i) => {
       if (i % 2 === 0) {
         expect(res.body.errors).toBeUndefined();

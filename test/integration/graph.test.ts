@@ -37,7 +37,10 @@ const CONSOLE = `query Console($id: ID!) {
 function callsByRoute(paths: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const path of paths) {
-    const route = path.replace(/\/room\/.*$/, '').split('/').pop()!;
+    const route = path
+      .replace(/\/room\/.*$/, '')
+      .split('/')
+      .pop()!;
     counts[route] = (counts[route] ?? 0) + 1;
   }
   return counts;

@@ -42,7 +42,13 @@ describe('status codes by media type', () => {
     ['a parse error', { query: '{ visitor(id: ' }, 'GRAPHQL_PARSE_FAILED'],
     ['a validation error', { query: '{ nope }' }, 'GRAPHQL_VALIDATION_FAILED'],
     ['a variable that does not coerce', { query: 'query($id: ID!) { visitor(id: $id) { id } }', variables: { id: { no: 1 } } }, 'BAD_USER_INPUT'],
-    ['an operation over the upstream-call budget', { query: `{ visitors(ids: [${Array.from({ length: 100 }, (_, i) => `"a${i}"`).join(',')}]) { id } b: visitors(ids: [${Array.from({ length: 100 }, (_, i) => `"b${i}"`).join(',')}]) { id } }` }, 'UPSTREAM_BUDGET_EXCEEDED'],
+    [
+      'an operation over the upstream-call budget',
+      {
+        query: `{ visitors(ids: [${Array.from({ length: 100 }, (_, i) => `"a${i}"`).join(',')}]) { id } b: visitors(ids: [${Array.from({ length: 100 }, (_, i) => `"b${i}"`).join(',')}]) { id } }`,
+      },
+      'UPSTREAM_BUDGET_EXCEEDED',
+    ],
   ];
   it.each(cases)('%s: 200 under application/json, 400 under application/graphql-response+json, with or without extensions', async (_name, body, code) => {
     for (const sent of [body, { ...(body as object), extensions: {} }]) {

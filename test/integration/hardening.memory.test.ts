@@ -113,7 +113,12 @@ async function flood(pool: Pool, total: number, concurrency: number, body: (i: n
     Array.from({ length: concurrency }, async () => {
       while (next < total) {
         const i = next++;
-        const res = await pool.request({ path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', accept: GRAPHQL_RESPONSE_ACCEPT }, body: body(i) });
+        const res = await pool.request({
+          path: '/graphql',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: GRAPHQL_RESPONSE_ACCEPT },
+          body: body(i),
+        });
         await res.body.dump();
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
       }
@@ -126,7 +131,8 @@ async function flood(pool: Pool, total: number, concurrency: number, body: (i: n
 function document(i: number): string {
   const id = (k: number) => `u${i.toString(36)}x${k.toString(36)}_${'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'}`.slice(0, 64);
   const fields = VISITOR_FIELDS.replace(/\s+/g, ' ').trim();
-  const short = 'id username name status createdAt updatedAt token departmentId phones { phoneNumber } emails { address } customFields userAgent ip host activity disabled';
+  const short =
+    'id username name status createdAt updatedAt token departmentId phones { phoneNumber } emails { address } customFields userAgent ip host activity disabled';
   const parts = Array.from({ length: 15 }, (_, a) => `a${a}_${'x'.repeat(100)}: visitor(id: "${id(a)}") { ${fields} }`);
   parts.push(`visitors(ids: [${Array.from({ length: 100 }, (_, k) => `"${id(100 + k)}"`).join(' ')}]) { ${short} }`);
   parts.push(`visitor(id: "${id(999)}") { ${fields} }`);

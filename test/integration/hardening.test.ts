@@ -330,7 +330,12 @@ describe('5. one large visitor served many times (MAX_RESPONSE_BYTES, default 4 
     );
 
     // The budget is per operation: the next one is served in full.
-    const normal = await send(gateway.url, path, { query: 'query One($id: ID!) { visitor(id: $id) { id name } }', variables: { id: 'bigVisitor000002' } }, DEMO_HEADERS);
+    const normal = await send(
+      gateway.url,
+      path,
+      { query: 'query One($id: ID!) { visitor(id: $id) { id name } }', variables: { id: 'bigVisitor000002' } },
+      DEMO_HEADERS,
+    );
     expect(normal.status).toBe(200);
     expect(normal.body.errors).toBeUndefined();
     expect(normal.body.data!.visitor).toEqual({ id: 'bigVisitor000002', name });
@@ -377,11 +382,18 @@ describe('6. refusals that answered the wrong status or code', () => {
     const wrong = { persistedQuery: { version: 1, sha256Hash: 'ab'.repeat(32) } };
 
     const post = await answerOf(
-      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...DEMO_HEADERS }, body: JSON.stringify({ query, extensions: wrong }) }),
+      await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...DEMO_HEADERS },
+        body: JSON.stringify({ query, extensions: wrong }),
+      }),
     );
     const search = new URLSearchParams({ query, extensions: JSON.stringify(wrong) });
     const get = await answerOf(await fetch(`${gateway.url}?${search}`, { headers: { 'apollo-require-preflight': '1', ...DEMO_HEADERS } }));
-    for (const [name, res] of [['POST', post], ['GET', get]] as const) {
+    for (const [name, res] of [
+      ['POST', post],
+      ['GET', get],
+    ] as const) {
       expect(res.status, name).toBe(400);
       expect(codes(res), name).toEqual(['PERSISTED_QUERY_HASH_MISMATCH']);
       expect(res.body.errors![0]!.message, name).toBe('provided sha does not match query');
@@ -391,7 +403,11 @@ describe('6. refusals that answered the wrong status or code', () => {
 
     const right = { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') } };
     const ok = await answerOf(
-      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...DEMO_HEADERS }, body: JSON.stringify({ query, extensions: right }) }),
+      await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...DEMO_HEADERS },
+        body: JSON.stringify({ query, extensions: right }),
+      }),
     );
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ data: { visitor: { id: SEED_VISITOR_ID } } });
@@ -520,28 +536,31 @@ describe('7. idle sockets (MAX_CONNECTIONS, HTTP_HEADERS_TIMEOUT_MS)', () => {
 
 describe('8. a 90 KiB unknown operationName', () => {
   const cases = (['test', 'production'] as const).flatMap((env) => SHAPES.map((path) => [path, env] as const));
-  it.each(cases)('is OPERATION_RESOLUTION_FAILURE with a message of at most ~200 characters, and logged clipped to 128 (%s, NODE_ENV=%s)', async (path, env) => {
-    const upstream = await servers.demo({ record: true });
-    const gateway = await servers.gateway(upstream.url, { NODE_ENV: env });
-    const operationName = 'N'.repeat(90 * 1024);
-    const res = await send(gateway.url, path, { query: '{ __typename }', operationName });
-    expect(res.status).toBe(400);
-    expect(codes(res)).toEqual(['OPERATION_RESOLUTION_FAILURE']);
-    const message = res.body.errors![0]!.message;
-    expect(message).toMatch(/^Unknown operation named "N+/);
-    expect(message.length).toBeLessThanOrEqual(201);
-    // Outside production Apollo adds a stack trace, whose first line repeats graphql's unclipped
-    // message (see the report); in production nothing of the name is echoed past the message.
-    if (env === 'production') expect(Buffer.byteLength(res.text)).toBeLessThan(1024);
+  it.each(cases)(
+    'is OPERATION_RESOLUTION_FAILURE with a message of at most ~200 characters, and logged clipped to 128 (%s, NODE_ENV=%s)',
+    async (path, env) => {
+      const upstream = await servers.demo({ record: true });
+      const gateway = await servers.gateway(upstream.url, { NODE_ENV: env });
+      const operationName = 'N'.repeat(90 * 1024);
+      const res = await send(gateway.url, path, { query: '{ __typename }', operationName });
+      expect(res.status).toBe(400);
+      expect(codes(res)).toEqual(['OPERATION_RESOLUTION_FAILURE']);
+      const message = res.body.errors![0]!.message;
+      expect(message).toMatch(/^Unknown operation named "N+/);
+      expect(message.length).toBeLessThanOrEqual(201);
+      // Outside production Apollo adds a stack trace, whose first line repeats graphql's unclipped
+      // message (see the report); in production nothing of the name is echoed past the message.
+      if (env === 'production') expect(Buffer.byteLength(res.text)).toBeLessThan(1024);
 
-    const lines = gateway.logs.filter((l) => l.msg === 'graphql operation');
-    expect(lines).toHaveLength(1);
-    const logged = lines[0]!.operationName as string;
-    expect(logged.startsWith('N'.repeat(128))).toBe(true);
-    expect(logged.length).toBeLessThanOrEqual(129);
-    expect(lines[0]).toMatchObject({ httpStatus: 400, codes: ['OPERATION_RESOLUTION_FAILURE'] });
-    // No log line carries the name whole.
-    expect(Math.max(...gateway.logs.map((l) => JSON.stringify(l).length))).toBeLessThan(2048);
-    expect(upstream.calls).toBe(0);
-  });
+      const lines = gateway.logs.filter((l) => l.msg === 'graphql operation');
+      expect(lines).toHaveLength(1);
+      const logged = lines[0]!.operationName as string;
+      expect(logged.startsWith('N'.repeat(128))).toBe(true);
+      expect(logged.length).toBeLessThanOrEqual(129);
+      expect(lines[0]).toMatchObject({ httpStatus: 400, codes: ['OPERATION_RESOLUTION_FAILURE'] });
+      // No log line carries the name whole.
+      expect(Math.max(...gateway.logs.map((l) => JSON.stringify(l).length))).toBeLessThan(2048);
+      expect(upstream.calls).toBe(0);
+    },
+  );
 });

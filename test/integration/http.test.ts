@@ -11,9 +11,13 @@ describe('HTTP surface', () => {
 
   beforeAll(async () => {
     upstream = await startDemoUpstream();
-    gateway = await startTestGateway(upstream.url, { CORS_ORIGINS: 'https://console.example.org' }, {
-      sandboxHeaders: { 'X-Auth-Token': DEMO_CREDENTIALS.authToken, 'X-User-Id': DEMO_CREDENTIALS.userId },
-    });
+    gateway = await startTestGateway(
+      upstream.url,
+      { CORS_ORIGINS: 'https://console.example.org' },
+      {
+        sandboxHeaders: { 'X-Auth-Token': DEMO_CREDENTIALS.authToken, 'X-User-Id': DEMO_CREDENTIALS.userId },
+      },
+    );
     production = await startTestGateway(upstream.url, { NODE_ENV: 'production', CORS_ORIGINS: 'https://console.example.org' });
   });
   afterAll(async () => {
@@ -54,9 +58,7 @@ describe('HTTP surface', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     // Production drops the Sandbox origin but keeps the operator's list.
     expect((await preflight(SANDBOX_ORIGIN, production.url)).headers.get('access-control-allow-origin')).toBeNull();
-    expect((await preflight('https://console.example.org', production.url)).headers.get('access-control-allow-origin')).toBe(
-      'https://console.example.org',
-    );
+    expect((await preflight('https://console.example.org', production.url)).headers.get('access-control-allow-origin')).toBe('https://console.example.org');
   });
 
   it('answers 413 for a body over 100 KiB, and keeps serving', async () => {
@@ -148,19 +150,27 @@ describe('HTTP surface', () => {
     }
   });
 
-  it('marks every GraphQL answer as one caller\'s: Cache-Control private, no-store and Vary on the credentials', async () => {
+  it("marks every GraphQL answer as one caller's: Cache-Control private, no-store and Vary on the credentials", async () => {
     const credentials = { 'x-auth-token': DEMO_CREDENTIALS.authToken, 'x-user-id': DEMO_CREDENTIALS.userId };
     const query = `{ visitor(id: "${SEED_VISITOR_ID}") { id } }`;
     const answers = [
       await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...credentials }, body: JSON.stringify({ query }) }),
-      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...credentials }, body: JSON.stringify({ query, extensions: {} }) }),
+      await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...credentials },
+        body: JSON.stringify({ query, extensions: {} }),
+      }),
       await fetch(`${gateway.url}?query=${encodeURIComponent(query)}`, { headers: credentials }),
       await fetch(`${production.url}?query=${encodeURIComponent(query)}`, { headers: credentials }),
       // Refusals too: a cached error would be served to the next caller as well.
       await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' }),
       await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ nope }' }) }),
       // A browser's preflight and CORS answer keep Vary: Origin beside the credentials.
-      await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://console.example.org', ...credentials }, body: JSON.stringify({ query }) }),
+      await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://console.example.org', ...credentials },
+        body: JSON.stringify({ query }),
+      }),
     ];
     for (const [i, res] of answers.entries()) {
       expect(res.headers.get('cache-control'), `answer ${i}`).toBe('private, no-store');

@@ -28,15 +28,38 @@ describe('operation limits', () => {
   });
   beforeEach(() => upstream.reset());
 
-  const aliases = (n: number) =>
-    `{ ${Array.from({ length: n }, (_, i) => `a${i}: visitor(id: "${SEED_VISITOR_ID}") { id }`).join(' ')} }`;
+  const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: visitor(id: "${SEED_VISITOR_ID}") { id }`).join(' ')} }`;
 
   const refusals: Array<[string, string, number, string, RegExp]> = [
-    ['depth', `{ visitor(id: "${SEED_VISITOR_ID}") { contactManager { emails { address } } lastChat { id } } }`.replace('lastChat { id }', ''), 400, 'GRAPHQL_VALIDATION_FAILED', /depth/i],
+    [
+      'depth',
+      `{ visitor(id: "${SEED_VISITOR_ID}") { contactManager { emails { address } } lastChat { id } } }`.replace('lastChat { id }', ''),
+      400,
+      'GRAPHQL_VALIDATION_FAILED',
+      /depth/i,
+    ],
     ['aliases', aliases(4), 400, 'GRAPHQL_VALIDATION_FAILED', /alias/i],
-    ['root fields', `{ ${['v1', 'v2', 'v3'].map((a) => `${a}: visitor(id: "x") { id }`).join(' ')} visitor(id: "y") { id } visitors(ids: []) { id } }`, 400, 'GRAPHQL_VALIDATION_FAILED', /root field/i],
-    ['directives', `{ visitor(id: "${SEED_VISITOR_ID}") { id @include(if: true) name @skip(if: false) username @include(if: true) } }`, 400, 'GRAPHQL_VALIDATION_FAILED', /directive/i],
-    ['cost', `{ visitor(id: "${SEED_VISITOR_ID}") { id username name status createdAt updatedAt token departmentId customFields userAgent ip host activity disabled } }`, 400, 'GRAPHQL_VALIDATION_FAILED', /cost/i],
+    [
+      'root fields',
+      `{ ${['v1', 'v2', 'v3'].map((a) => `${a}: visitor(id: "x") { id }`).join(' ')} visitor(id: "y") { id } visitors(ids: []) { id } }`,
+      400,
+      'GRAPHQL_VALIDATION_FAILED',
+      /root field/i,
+    ],
+    [
+      'directives',
+      `{ visitor(id: "${SEED_VISITOR_ID}") { id @include(if: true) name @skip(if: false) username @include(if: true) } }`,
+      400,
+      'GRAPHQL_VALIDATION_FAILED',
+      /directive/i,
+    ],
+    [
+      'cost',
+      `{ visitor(id: "${SEED_VISITOR_ID}") { id username name status createdAt updatedAt token departmentId customFields userAgent ip host activity disabled } }`,
+      400,
+      'GRAPHQL_VALIDATION_FAILED',
+      /cost/i,
+    ],
     ['tokens', `{ visitor(id: "${SEED_VISITOR_ID}") { ${'id '.repeat(400)} } }`, 400, 'GRAPHQL_PARSE_FAILED', /token/i],
     ['document length', `{ visitor(id: "${SEED_VISITOR_ID}") { id } } ${'#'.repeat(3000)}`, 400, 'QUERY_TOO_LARGE', /bytes/],
   ];

@@ -233,7 +233,10 @@ describe.skipIf(!!NO_REDIS)(needsRedis("README.md's metrics table against a real
       const where = `README.md:${row.line} ${row.raw}`;
       if (row.wildcard) {
         // prom-client's defaults: no Prometheus type to check, only that the family exists.
-        expect([...families.keys()].some((name) => name.startsWith(row.name)), `${where}: no metric starts with ${row.name}`).toBe(true);
+        expect(
+          [...families.keys()].some((name) => name.startsWith(row.name)),
+          `${where}: no metric starts with ${row.name}`,
+        ).toBe(true);
         continue;
       }
       const family = families.get(row.name);

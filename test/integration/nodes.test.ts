@@ -12,7 +12,7 @@ import { useServers } from '../helpers/servers.js';
 const servers = useServers();
 
 describe('Node', () => {
-  it('refetches a visitor, its department and its agent by nodeId, each through its own loader, and id stays Rocket.Chat\'s', async () => {
+  it("refetches a visitor, its department and its agent by nodeId, each through its own loader, and id stays Rocket.Chat's", async () => {
     const upstream = await servers.demo({ record: true });
     const gateway = await servers.gateway(upstream.url);
     const first = await gateway.post(
@@ -53,7 +53,10 @@ describe('Node', () => {
     const upstream = await servers.demo({ record: true });
     const gateway = await servers.gateway(upstream.url);
     const gone = Buffer.from('Department:dElEtEdDePaRtMeNt').toString('base64url');
-    const res = await gateway.post({ query: 'query($ids: [ID!]!) { nodes(ids: $ids) { nodeId } }', variables: { ids: [FULL_VISITOR_ID, gone, `${gone}==`] } }, DEMO_HEADERS);
+    const res = await gateway.post(
+      { query: 'query($ids: [ID!]!) { nodes(ids: $ids) { nodeId } }', variables: { ids: [FULL_VISITOR_ID, gone, `${gone}==`] } },
+      DEMO_HEADERS,
+    );
     expect(res.body.data!.nodes).toEqual([null, null, null]);
     expect(res.body.errors!.map((e) => [e.path, e.extensions?.code])).toEqual([
       [['nodes', 0], 'BAD_USER_INPUT'],

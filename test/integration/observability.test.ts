@@ -172,44 +172,47 @@ describe('shared cache (Redis down)', () => {
 describe('processes', () => {
   beforeAll(() => ensureBuilt(), 60_000);
 
-  it.skipIf(!!NO_REDIS)(needsRedis('two gateway processes share a real Redis: the second serves the first one’s cached visitor without an upstream call'), async () => {
-    const redis = await startRedis();
-    servers.later(() => redis.stop());
-    const upstream = await demo();
-    const env = {
-      ROCKETCHAT_URL: upstream.url,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      CACHE_TTL_MS: '60000',
-      REDIS_URL: redis.url,
-    };
-    const urls: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const proc = spawnGateway(env);
-      servers.later(async () => {
-        proc.child.kill('SIGTERM');
-        await proc.exited;
-      });
-      urls.push((await waitFor(proc.stdout, /GraphQL at (\S+)/))[1]!);
-    }
-    const ask = (url: string) =>
-      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...DEMO_HEADERS }, body: JSON.stringify(ONE) }).then((r) => r.json());
-    // Redis connects asynchronously; a miss before it is ready is fine, so warm until the entry is written.
-    expect(await ask(urls[0]!)).toEqual({ data: { visitor: { id: SEED_VISITOR_ID, name: 'Livechat Visitor' } } });
-    const firstCalls = upstream.calls;
-    expect(firstCalls).toBe(1);
-    expect(await ask(urls[1]!)).toEqual({ data: { visitor: { id: SEED_VISITOR_ID, name: 'Livechat Visitor' } } });
-    expect(upstream.calls).toBe(1);
-    // A different caller on the second process still goes upstream (and is refused).
-    const limited = await fetch(urls[1]!, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-auth-token': DEMO_LIMITED_CREDENTIALS.authToken, 'x-user-id': DEMO_LIMITED_CREDENTIALS.userId },
-      body: JSON.stringify(ONE),
-    }).then((r) => r.json() as Promise<{ errors: Array<{ extensions: { code: string } }> }>);
-    expect(limited.errors[0]!.extensions.code).toBe('FORBIDDEN');
-    expect(upstream.calls).toBe(2);
-  });
+  it.skipIf(!!NO_REDIS)(
+    needsRedis('two gateway processes share a real Redis: the second serves the first one’s cached visitor without an upstream call'),
+    async () => {
+      const redis = await startRedis();
+      servers.later(() => redis.stop());
+      const upstream = await demo();
+      const env = {
+        ROCKETCHAT_URL: upstream.url,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        CACHE_TTL_MS: '60000',
+        REDIS_URL: redis.url,
+      };
+      const urls: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const proc = spawnGateway(env);
+        servers.later(async () => {
+          proc.child.kill('SIGTERM');
+          await proc.exited;
+        });
+        urls.push((await waitFor(proc.stdout, /GraphQL at (\S+)/))[1]!);
+      }
+      const ask = (url: string) =>
+        fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...DEMO_HEADERS }, body: JSON.stringify(ONE) }).then((r) => r.json());
+      // Redis connects asynchronously; a miss before it is ready is fine, so warm until the entry is written.
+      expect(await ask(urls[0]!)).toEqual({ data: { visitor: { id: SEED_VISITOR_ID, name: 'Livechat Visitor' } } });
+      const firstCalls = upstream.calls;
+      expect(firstCalls).toBe(1);
+      expect(await ask(urls[1]!)).toEqual({ data: { visitor: { id: SEED_VISITOR_ID, name: 'Livechat Visitor' } } });
+      expect(upstream.calls).toBe(1);
+      // A different caller on the second process still goes upstream (and is refused).
+      const limited = await fetch(urls[1]!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-auth-token': DEMO_LIMITED_CREDENTIALS.authToken, 'x-user-id': DEMO_LIMITED_CREDENTIALS.userId },
+        body: JSON.stringify(ONE),
+      }).then((r) => r.json() as Promise<{ errors: Array<{ extensions: { code: string } }> }>);
+      expect(limited.errors[0]!.extensions.code).toBe('FORBIDDEN');
+      expect(upstream.calls).toBe(2);
+    },
+  );
 
   it('on SIGTERM finishes the in-flight operation, refuses new connections and exits 0', async () => {
     const seed = DEMO_VISITORS.find((v) => v._id === SEED_VISITOR_ID)!;

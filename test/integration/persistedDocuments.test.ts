@@ -160,7 +160,10 @@ describe.each<Format>(['codegen', 'apollo'])('%s manifest, PERSISTED_DOCUMENTS_O
       await gateway.post({ documentId: sha256(VISITOR), query: tampered, variables: { id: SEED_VISITOR_ID } }, DEMO_HEADERS),
       'PERSISTED_QUERY_HASH_MISMATCH',
     );
-    expectRefusal(await gateway.post({ query: tampered, variables: { id: SEED_VISITOR_ID }, extensions: apq(VISITOR) }, DEMO_HEADERS), 'PERSISTED_QUERY_HASH_MISMATCH');
+    expectRefusal(
+      await gateway.post({ query: tampered, variables: { id: SEED_VISITOR_ID }, extensions: apq(VISITOR) }, DEMO_HEADERS),
+      'PERSISTED_QUERY_HASH_MISMATCH',
+    );
     expectRefusal(await get(gateway, { query: tampered, variables: { id: SEED_VISITOR_ID }, extensions: apq(VISITOR) }), 'PERSISTED_QUERY_HASH_MISMATCH');
     expect(upstream.calls).toBe(0);
   });
@@ -305,7 +308,11 @@ describe('Apollo Client 4 with PersistedQueryLink against a safelisted gateway',
     const path = join(dir, `apollo-client-${++counter}.json`);
     await writeFile(
       path,
-      JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: sha256(body), name: 'TrustedVisitor', type: 'query', body }] }),
+      JSON.stringify({
+        format: 'apollo-persisted-query-manifest',
+        version: 1,
+        operations: [{ id: sha256(body), name: 'TrustedVisitor', type: 'query', body }],
+      }),
     );
     const gateway = await servers.gateway(upstream.url, { PERSISTED_DOCUMENTS: path, PERSISTED_DOCUMENTS_ONLY: 'true' });
 

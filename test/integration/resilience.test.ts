@@ -146,7 +146,11 @@ describe('rate limits', () => {
     const upstream = await fake((_req, n) =>
       n < 3
         ? SEED_REPLY
-        : { status: 429, headers: { 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Date.now() + 60_000) }, body: { success: false, error: 'error-too-many-requests' } },
+        : {
+            status: 429,
+            headers: { 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Date.now() + 60_000) },
+            body: { success: false, error: 'error-too-many-requests' },
+          },
     );
     const gateway = await gatewayFor(upstream.url);
     expect((await gateway.post(ONE, DEMO_HEADERS)).body.errors).toBeUndefined();
@@ -246,11 +250,7 @@ describe('in-flight coalescing', () => {
     const gateway = await gatewayFor(upstream.url);
     const limited = { 'x-auth-token': DEMO_LIMITED_CREDENTIALS.authToken, 'x-user-id': DEMO_LIMITED_CREDENTIALS.userId };
     const sameUserOtherToken = { ...DEMO_HEADERS, 'x-auth-token': 'anotherTokenForTheSameUser000000000000000' };
-    const [a, b, c] = await Promise.all([
-      gateway.post(ONE, DEMO_HEADERS),
-      gateway.post(ONE, limited),
-      gateway.post(ONE, sameUserOtherToken),
-    ]);
+    const [a, b, c] = await Promise.all([gateway.post(ONE, DEMO_HEADERS), gateway.post(ONE, limited), gateway.post(ONE, sameUserOtherToken)]);
     expect(a.body.data).toEqual({ visitor: { id: SEED_VISITOR_ID } });
     expect(codeOf(b)).toBe('FORBIDDEN');
     expect(c.body.data).toEqual({ visitor: { id: SEED_VISITOR_ID } });

@@ -64,7 +64,11 @@ describe('searchVisitors', () => {
     const page = async (after?: string) =>
       (
         await gateway.post(
-          { query: 'query($after: String) { searchVisitors(term: "pager", first: 2, after: $after) { totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }', variables: { after } },
+          {
+            query:
+              'query($after: String) { searchVisitors(term: "pager", first: 2, after: $after) { totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }',
+            variables: { after },
+          },
           DEMO_HEADERS,
         )
       ).body.data!.searchVisitors;

@@ -1,12 +1,6 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import {
-  DEMO_CREDENTIALS,
-  DEMO_LIMITED_CREDENTIALS,
-  DEMO_VISITORS,
-  FULL_VISITOR_ID,
-  SEED_VISITOR_ID,
-} from '../../src/demo/visitors.js';
+import { DEMO_CREDENTIALS, DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import type { RocketChatClient } from '../../src/rocketchat/client.js';
 import { DEMO_HEADERS } from '../helpers/gateway.js';
 import { useServers } from '../helpers/servers.js';
@@ -106,9 +100,7 @@ describe('headers upstream', () => {
       'x-custom-thing': 'nope',
     });
     const sent = upstream.requests[0]!.headers;
-    expect(Object.keys(sent).sort()).toEqual(
-      ['accept', 'connection', 'host', 'x-auth-token', 'x-real-ip', 'x-request-id', 'x-user-id'].sort(),
-    );
+    expect(Object.keys(sent).sort()).toEqual(['accept', 'connection', 'host', 'x-auth-token', 'x-real-ip', 'x-request-id', 'x-user-id'].sort());
     expect(sent['x-real-ip']).toBe('127.0.0.1');
     expect(sent.connection).toBe('keep-alive');
   });
@@ -164,11 +156,14 @@ describe('logs', () => {
       { 'x-auth-token': secretToken },
     ];
     for (const [i, headers] of runs.entries()) {
-      await gateway.post({ query: `query Op${i} { visitor(id: "${SEED_VISITOR_ID}") { id } a: visitor(id: "unknownVisitor01") { id } }` }, {
-        ...headers,
-        authorization: `Bearer ${secretToken}`,
-        cookie: `rc_token=${secretToken}`,
-      });
+      await gateway.post(
+        { query: `query Op${i} { visitor(id: "${SEED_VISITOR_ID}") { id } a: visitor(id: "unknownVisitor01") { id } }` },
+        {
+          ...headers,
+          authorization: `Bearer ${secretToken}`,
+          cookie: `rc_token=${secretToken}`,
+        },
+      );
     }
     const text = JSON.stringify(gateway.logs);
     for (const secret of [secretToken, DEMO_CREDENTIALS.authToken, DEMO_LIMITED_CREDENTIALS.authToken]) {
@@ -203,10 +198,7 @@ describe('isolation under load', () => {
     for (const { full, res, order } of results) {
       if (full) {
         if (res.body.errors || res.body.data!.visitors.map((v: { id: string }) => v.id).join() !== order.join()) leaks++;
-      } else if (
-        res.body.data!.visitors.some((v: unknown) => v !== null) ||
-        !res.body.errors!.every((e) => e.extensions!.code === 'FORBIDDEN')
-      ) {
+      } else if (res.body.data!.visitors.some((v: unknown) => v !== null) || !res.body.errors!.every((e) => e.extensions!.code === 'FORBIDDEN')) {
         leaks++;
       }
     }

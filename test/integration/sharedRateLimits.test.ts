@@ -70,7 +70,12 @@ describe.skipIf(!!NO_REDIS)(needsRedis('replicas share what Rocket.Chat says of 
     const gateway = await servers.gateway(upstream.url, { REDIS_URL: redis.url });
     await subscribers(redis.url, 1);
     const publisher = new Redis(redis.url);
-    for (const text of ['not json', 'null', '{"bucket":5}', JSON.stringify({ from: 'x', bucket: 'a'.repeat(5000), resetAt: Date.now() + 60_000, remaining: 0 })]) {
+    for (const text of [
+      'not json',
+      'null',
+      '{"bucket":5}',
+      JSON.stringify({ from: 'x', bucket: 'a'.repeat(5000), resetAt: Date.now() + 60_000, remaining: 0 }),
+    ]) {
       await publisher.publish('lvg:v1:ratelimits', text);
     }
     // A well-formed window for another bucket must not touch this caller's.

@@ -232,7 +232,11 @@ async function post(
 }
 
 function hex(bytes: number): string {
-  return Array.from({ length: bytes }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join('');
+  return Array.from({ length: bytes }, () =>
+    Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, '0'),
+  ).join('');
 }
 
 /** A fresh, sampled W3C trace context: `traceparent` and its two ids. */
@@ -412,7 +416,10 @@ describe('tracing: retries, coalescing, the cache, and off', () => {
     expect(upstream.calls).toBe(2);
 
     const spans = inTrace(
-      await spansWhen(receiver, (all) => inTrace(all, traceId).some((s) => s.name === 'POST /graphql') && inTrace(all, traceId).filter((s) => s.kind === KIND_CLIENT).length >= 2),
+      await spansWhen(
+        receiver,
+        (all) => inTrace(all, traceId).some((s) => s.name === 'POST /graphql') && inTrace(all, traceId).filter((s) => s.kind === KIND_CLIENT).length >= 2,
+      ),
       traceId,
     );
     const op = one(spans, (s) => s.name === 'query Seed', 'operation span');
@@ -437,7 +444,7 @@ describe('tracing: retries, coalescing, the cache, and off', () => {
     expect(upstream.requests.map((r) => r.headers.traceparent)).toEqual([`00-${traceId}-${first.spanId}-01`, `00-${traceId}-${second.spanId}-01`]);
   });
 
-  it('a failed operation ends its span with error.type = the first error code, and its call\'s span too', async () => {
+  it("a failed operation ends its span with error.type = the first error code, and its call's span too", async () => {
     const receiver = await receiverNow();
     const upstream = await demo();
     const { url } = await gateway(cleanups, { ...otelEnv(receiver), ROCKETCHAT_URL: upstream.url });

@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 
-const HOW = 'install Debian\'s redis-server (apt-get install redis-server), or run the tests as root so that they install it';
+const HOW = "install Debian's redis-server (apt-get install redis-server), or run the tests as root so that they install it";
 
 function onPath(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

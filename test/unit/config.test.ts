@@ -48,7 +48,10 @@ describe('loadConfig defaults', () => {
     // Node would refuse such a server at start-up with a RangeError instead.
     expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000' })).toThrow(ConfigError);
     expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS.*HTTP_REQUEST_TIMEOUT_MS/);
-    expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '5000' }).http).toMatchObject({ requestTimeoutMs: 5000, headersTimeoutMs: 5000 });
+    expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '5000' }).http).toMatchObject({
+      requestTimeoutMs: 5000,
+      headersTimeoutMs: 5000,
+    });
   });
 
   it('does not read process.env when given an explicit env', () => {
@@ -67,9 +70,7 @@ describe('loadConfig parses each variable', () => {
   it('ROCKETCHAT_URL: trailing slashes stripped, path prefix kept', () => {
     expect(loadConfig({ ROCKETCHAT_URL: 'https://chat.example.org/' }).rocketChatUrl).toBe('https://chat.example.org');
     expect(loadConfig({ ROCKETCHAT_URL: 'https://example.org/chat/' }).rocketChatUrl).toBe('https://example.org/chat');
-    expect(loadConfig({ ROCKETCHAT_URL: 'https://example.org/tools/chat//' }).rocketChatUrl).toBe(
-      'https://example.org/tools/chat',
-    );
+    expect(loadConfig({ ROCKETCHAT_URL: 'https://example.org/tools/chat//' }).rocketChatUrl).toBe('https://example.org/tools/chat');
   });
 
   it('PORT and HOST', () => {
@@ -178,9 +179,10 @@ describe('loadConfig parses each variable', () => {
   });
 
   it('CORS_ORIGINS: comma-separated, trimmed, empties dropped', () => {
-    expect(
-      loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example:8443 ,,' }).corsOrigins,
-    ).toStrictEqual(['https://a.example', 'https://b.example:8443']);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example:8443 ,,' }).corsOrigins).toStrictEqual([
+      'https://a.example',
+      'https://b.example:8443',
+    ]);
   });
 
   it('LOG_LEVEL', () => {

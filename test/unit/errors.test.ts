@@ -32,8 +32,7 @@ const BODY_400_INVALID_PARAMS: WireErrorBody = {
 const BODY_400_NOT_FOUND: WireErrorBody = { success: false, error: 'visitor-not-found' };
 const BODY_429: WireErrorBody = {
   success: false,
-  error:
-    'Error, too many requests. Please slow down. You must wait 52 seconds before trying this endpoint again. [error-too-many-requests]',
+  error: 'Error, too many requests. Please slow down. You must wait 52 seconds before trying this endpoint again. [error-too-many-requests]',
 };
 
 /** A fixed instant on a whole second, so HTTP-dates (second precision) round-trip exactly. */
@@ -436,9 +435,7 @@ describe('errorFromTransport: undici-shaped failures', () => {
   });
 
   it("a DOMException-like { name: 'TimeoutError' } → UPSTREAM_TIMEOUT", () => {
-    expect(errorFromTransport({ name: 'TimeoutError', message: 'The operation was aborted due to timeout' }, 3000).extensions.code).toBe(
-      'UPSTREAM_TIMEOUT',
-    );
+    expect(errorFromTransport({ name: 'TimeoutError', message: 'The operation was aborted due to timeout' }, 3000).extensions.code).toBe('UPSTREAM_TIMEOUT');
   });
 
   it('a real DOMException TimeoutError (AbortSignal.timeout reason), also as a cause → UPSTREAM_TIMEOUT', () => {
@@ -466,10 +463,7 @@ describe('errorFromTransport: undici-shaped failures', () => {
   });
 
   it("never repeats the transport error's own message (addresses, hosts)", () => {
-    const err = errorFromTransport(
-      Object.assign(new Error('connect ECONNREFUSED 10.20.30.40:3000'), { code: 'ECONNREFUSED' }),
-      3000,
-    );
+    const err = errorFromTransport(Object.assign(new Error('connect ECONNREFUSED 10.20.30.40:3000'), { code: 'ECONNREFUSED' }), 3000);
     expect(visible(err)).not.toContain('10.20.30.40');
   });
 });

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  getIntrospectionQuery,
-  GraphQLError,
-  parse,
-  specifiedRules,
-  validate,
-  type GraphQLSchema,
-} from 'graphql';
+import { getIntrospectionQuery, GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { loadConfig } from '../../src/config.js';
 import { checkDemand, gatewayRules, limitRules, maxRootFieldsRule, operationDemand, pageCostRule, type Limits } from '../../src/limits.js';
 import { buildSchema } from '../../src/schema.js';
@@ -16,9 +9,7 @@ const DEFAULTS: Limits = loadConfig({}).limits;
 
 /** Validation messages for `query` under the defaults with `overrides` applied. */
 function errors(query: string, overrides: Partial<Limits> = {}): string[] {
-  return validate(schema, parse(query), [...specifiedRules, ...limitRules({ ...DEFAULTS, ...overrides })]).map(
-    (e) => e.message,
-  );
+  return validate(schema, parse(query), [...specifiedRules, ...limitRules({ ...DEFAULTS, ...overrides })]).map((e) => e.message);
 }
 
 /** `n` aliased `visitor` root fields, each selecting `id`. */
@@ -113,8 +104,7 @@ describe('limitRules', () => {
   });
 
   describe('maxDirectives', () => {
-    const threeDirectives =
-      '{ visitor(id: "a") @include(if: true) { id @skip(if: false) name @include(if: true) } }';
+    const threeDirectives = '{ visitor(id: "a") @include(if: true) { id @skip(if: false) name @include(if: true) } }';
 
     it('accepts an operation at the limit', () => {
       expect(errors(threeDirectives, { maxDirectives: 3 })).toEqual([]);
@@ -237,7 +227,10 @@ describe('limitRules', () => {
     });
 
     it('validates the longest chains the token limit allows, with every gateway rule, quickly', () => {
-      for (const [links, on] of [[180, 'Query'], [120, 'Visitor']] as const) {
+      for (const [links, on] of [
+        [180, 'Query'],
+        [120, 'Visitor'],
+      ] as const) {
         const doc = parse(chain(links, on), { maxTokens: DEFAULTS.maxTokens });
         const started = performance.now();
         const found = validate(schema, doc, [...specifiedRules, ...gatewayRules({ limits: DEFAULTS, introspection: true })]);
@@ -348,10 +341,12 @@ describe('the upstream-call budget (operationDemand + checkDemand)', () => {
     expect(checkDemand(demandOf(`{ a: visitors(ids: [${ids(0, 100)}]) { department { name } } }`), {}, tight)).toEqual({ calls: 105 });
   });
 
-  it('counts a chats page as a call per visitor, and its chats\' departments by the page size', () => {
+  it("counts a chats page as a call per visitor, and its chats' departments by the page size", () => {
     expect(checkDemand(demandOf('{ visitor(id: "x") { chats { totalCount } } }'), {}, LIMITS)).toEqual({ calls: 2 });
     // 1 visitor + 2 pages + departments: 1 (the visitor's) + 10 (first page) + 5 (second) = 16 → 1 call.
-    const paged = demandOf(`{ visitor(id: "x") { department { name } a: chats { edges { node { department { name } } } } b: chats(first: 5) { edges { node { id } } } c: chats(first: 5) { edges { node { department { id } } } } } }`);
+    const paged = demandOf(
+      `{ visitor(id: "x") { department { name } a: chats { edges { node { department { name } } } } b: chats(first: 5) { edges { node { id } } } c: chats(first: 5) { edges { node { department { id } } } } } }`,
+    );
     expect(paged).toMatchObject({ chatPages: 3, chatDepartments: 15, visitorDepartments: true });
     expect(checkDemand(paged, {}, LIMITS)).toEqual({ calls: 5 });
     // 100 visitors with a page of chats each: 200 calls, over the default budget.
@@ -368,8 +363,12 @@ describe('the upstream-call budget (operationDemand + checkDemand)', () => {
 
   it('counts a search as its page plus up to one visitor per hit', () => {
     expect(checkDemand(demandOf('{ searchVisitors(term: "a") { totalCount } }'), {}, LIMITS)).toEqual({ calls: 21 });
-    expect(checkDemand(demandOf('query($n: Int) { s: searchVisitors(term: "a", first: $n) { totalCount } visitor(id: "x") { id } }'), {}, LIMITS)).toEqual({ calls: 52 });
-    const three = demandOf('{ a: searchVisitors(term: "a", first: 50) { totalCount } b: searchVisitors(term: "b", first: 50) { totalCount } c: searchVisitors(term: "c", first: 50) { totalCount } }');
+    expect(checkDemand(demandOf('query($n: Int) { s: searchVisitors(term: "a", first: $n) { totalCount } visitor(id: "x") { id } }'), {}, LIMITS)).toEqual({
+      calls: 52,
+    });
+    const three = demandOf(
+      '{ a: searchVisitors(term: "a", first: 50) { totalCount } b: searchVisitors(term: "b", first: 50) { totalCount } c: searchVisitors(term: "c", first: 50) { totalCount } }',
+    );
     expect('refusal' in checkDemand(three, {}, LIMITS)).toBe(true);
   });
 
@@ -383,7 +382,7 @@ describe('the upstream-call budget (operationDemand + checkDemand)', () => {
   });
 });
 
-describe('pageCostRule: a page\'s first multiplies what it selects', () => {
+describe("pageCostRule: a page's first multiplies what it selects", () => {
   const schema = buildSchema();
   const errorsOf = (query: string, max: number) => validate(schema, parse(query), [pageCostRule(max)]).map((e) => e.message);
 

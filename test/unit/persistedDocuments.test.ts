@@ -509,12 +509,19 @@ describe('trustedRequest', () => {
     // Outside safelist mode: an unknown APQ hash goes to Apollo untouched; an unknown documentId does not.
     const unknownApq = `?extensions=${encodeURIComponent(JSON.stringify(apq(UNKNOWN_HASH)))}`;
     expect(trustedRequest(open, false, undefined, unknownApq)).toEqual({ body: undefined, search: unknownApq });
-    expect(trustedRequest(open, false, undefined, `?query=${encodeURIComponent(OTHER)}`)).toEqual({ body: undefined, search: `?query=${encodeURIComponent(OTHER)}` });
+    expect(trustedRequest(open, false, undefined, `?query=${encodeURIComponent(OTHER)}`)).toEqual({
+      body: undefined,
+      search: `?query=${encodeURIComponent(OTHER)}`,
+    });
     expect(trustedRequest(open, false, undefined, `?documentId=${UNKNOWN_HASH}`)).toMatchObject({ code: ErrorCode.PERSISTED_DOCUMENT_NOT_FOUND });
   });
 
   it('GET with unreadable extensions is handed on as it came, for Apollo to refuse, with or without an id', () => {
-    for (const search of [`?query=${encodeURIComponent(OTHER)}&extensions=%7Bnot-json`, '?extensions=%7Bnot-json', `?documentId=${sha256(VISITOR)}&extensions=%7Bbad`]) {
+    for (const search of [
+      `?query=${encodeURIComponent(OTHER)}&extensions=%7Bnot-json`,
+      '?extensions=%7Bnot-json',
+      `?documentId=${sha256(VISITOR)}&extensions=%7Bbad`,
+    ]) {
       expect(trustedRequest(documents, false, undefined, search)).toEqual({ body: undefined, search });
     }
   });

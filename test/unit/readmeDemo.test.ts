@@ -19,7 +19,12 @@ function rows(first: string): string[][] {
   const out: string[][] = [];
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break;
-    out.push(line.split('|').slice(1, -1).map((c) => c.trim()));
+    out.push(
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
   }
   return out;
 }

@@ -64,7 +64,12 @@ describe('Tracing with an in-memory provider', () => {
   const finished = () => exporter.getFinishedSpans();
   const byId = (spanId: string) => {
     const span = finished().find((s) => s.spanContext().spanId === spanId);
-    if (!span) throw new Error(`no finished span ${spanId}; have ${finished().map((s) => s.name).join(', ')}`);
+    if (!span)
+      throw new Error(
+        `no finished span ${spanId}; have ${finished()
+          .map((s) => s.name)
+          .join(', ')}`,
+      );
     return span;
   };
 
@@ -289,7 +294,7 @@ describe('Tracing with an in-memory provider', () => {
     });
   });
 
-  it('without `incoming`, reads the incoming context through the global propagator (the SDK\'s)', () => {
+  it("without `incoming`, reads the incoming context through the global propagator (the SDK's)", () => {
     const defaults = new Tracing(provider.getTracer('test'));
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     try {

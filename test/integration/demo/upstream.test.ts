@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDemoUpstream, type DemoUpstream } from '../../../src/demo/upstream.js';
-import {
-  DEMO_CREDENTIALS,
-  DEMO_LIMITED_CREDENTIALS,
-  DEMO_VISITORS,
-  FULL_VISITOR_ID,
-  SEED_VISITOR_ID,
-} from '../../../src/demo/visitors.js';
+import { DEMO_CREDENTIALS, DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR_ID, SEED_VISITOR_ID } from '../../../src/demo/visitors.js';
 import { BEHAVIOR_SEED_BODY } from '../../helpers/behavior.js';
-
 
 const AUTH = { 'X-Auth-Token': DEMO_CREDENTIALS.authToken, 'X-User-Id': DEMO_CREDENTIALS.userId };
 const LIMITED_AUTH = {
@@ -99,9 +92,7 @@ describe('demo upstream: BEHAVIOR.md responses', () => {
   it('403: authenticated user without view-l-room', async () => {
     const res = await visitorsInfo(upstream.url, SEED_VISITOR_ID, LIMITED_AUTH);
     expect(res.status).toBe(403);
-    expect(await res.text()).toBe(
-      '{"success":false,"error":"User does not have the permissions required for this action [error-unauthorized]"}',
-    );
+    expect(await res.text()).toBe('{"success":false,"error":"User does not have the permissions required for this action [error-unauthorized]"}');
   });
 
   it('403 applies even to unknown visitors (no existence leak)', async () => {
@@ -247,9 +238,10 @@ describe('demo upstream: rate limiter', () => {
     expect(third.headers.get('retry-after')).toBeNull();
     const body = (await third.json()) as { success: boolean; error: string };
     expect(body.success).toBe(false);
-    const match = /^Error, too many requests\. Please slow down\. You must wait (\d+) seconds before trying this endpoint again\. \[error-too-many-requests\]$/.exec(
-      body.error,
-    );
+    const match =
+      /^Error, too many requests\. Please slow down\. You must wait (\d+) seconds before trying this endpoint again\. \[error-too-many-requests\]$/.exec(
+        body.error,
+      );
     expect(match).not.toBeNull();
     const wait = Number(match?.[1]);
     expect(wait).toBeGreaterThanOrEqual(59);

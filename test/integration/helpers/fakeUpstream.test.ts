@@ -51,9 +51,7 @@ describe('fake upstream', () => {
 
   it('hang: never answers, so the client times out waiting for headers', async () => {
     fake.setScript(() => ({ hang: true }));
-    await expect(
-      request(new URL('/x', fake.url), { dispatcher: agent, headersTimeout: 150 }),
-    ).rejects.toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
+    await expect(request(new URL('/x', fake.url), { dispatcher: agent, headersTimeout: 150 })).rejects.toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
     expect(fake.calls).toBe(1);
   });
 

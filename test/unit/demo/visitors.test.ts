@@ -113,9 +113,7 @@ describe('demo visitors', () => {
     expect(full.status).toBe('away');
     expect(full.phone).not.toBeNull();
     expect(full.lastChat).toHaveProperty('_id');
-    expect(full.lastAgent).toEqual(
-      expect.objectContaining({ username: expect.any(String), agentId: expect.any(String), ts: expect.any(String) }),
-    );
+    expect(full.lastAgent).toEqual(expect.objectContaining({ username: expect.any(String), agentId: expect.any(String), ts: expect.any(String) }));
     expect(full.contactManager?.emails?.length).toBeGreaterThan(0);
     expect(full.contactManager?._id).toBeDefined();
     expect(full.contactManager?.name).toBeDefined();

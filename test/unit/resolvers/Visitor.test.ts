@@ -26,13 +26,35 @@ const ALL_FIELDS = /* GraphQL */ `
       updatedAt
       token
       departmentId
-      phones { phoneNumber }
-      emails { address }
-      lastChat { id startedAt }
-      lastAgent { agentId username assignedAt }
-      contactManager { id username name emails { address } }
+      phones {
+        phoneNumber
+      }
+      emails {
+        address
+      }
+      lastChat {
+        id
+        startedAt
+      }
+      lastAgent {
+        agentId
+        username
+        assignedAt
+      }
+      contactManager {
+        id
+        username
+        name
+        emails {
+          address
+        }
+      }
       customFields
-      externalIds { appId entityId metadata }
+      externalIds {
+        appId
+        entityId
+        metadata
+      }
       userAgent
       ip
       host
@@ -168,7 +190,9 @@ describe('Visitor mapping: full visitor (every field set)', () => {
     for (const wireName of ['_id', '_updatedAt', 'ts', 'phone', 'visitorEmails', 'livechatData', 'lastActivity']) {
       expect(fields).not.toContain(wireName);
     }
-    expect(String((schema.getType('Visitor') as unknown as { getFields(): Record<string, { type: unknown }> }).getFields().department!.type)).toBe('Department');
+    expect(String((schema.getType('Visitor') as unknown as { getFields(): Record<string, { type: unknown }> }).getFields().department!.type)).toBe(
+      'Department',
+    );
     expect(fields.sort()).toStrictEqual(
       [
         'id',
@@ -263,9 +287,7 @@ describe('Visitor mapping: Rocket.Chat 8.5 visitor', () => {
     expect(v.phones).toStrictEqual([]);
     expect(v.emails).toStrictEqual([]);
     expect(v.status).toBe('OFFLINE');
-    expect(v.externalIds).toStrictEqual([
-      { appId: '1e0d7c2b-9a34-4c5f-8e61-5b7a2d9c0f13', entityId: '5511987654321', metadata: null },
-    ]);
+    expect(v.externalIds).toStrictEqual([{ appId: '1e0d7c2b-9a34-4c5f-8e61-5b7a2d9c0f13', entityId: '5511987654321', metadata: null }]);
   });
 });
 

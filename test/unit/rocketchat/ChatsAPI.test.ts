@@ -4,15 +4,7 @@ import { DEMO_CREDENTIALS, FULL_VISITOR_ID } from '../../../src/demo/visitors.js
 import { errorFromResponse, GatewayError } from '../../../src/errors.js';
 import { CallBudget } from '../../../src/rocketchat/callBudget.js';
 import { Cancellation } from '../../../src/rocketchat/cancellation.js';
-import {
-  chatCursor,
-  chatEdges,
-  chatPageInfo,
-  ChatsAPI,
-  DEFAULT_CHATS_PER_PAGE,
-  MAX_CHATS_PER_PAGE,
-  type ChatPage,
-} from '../../../src/rocketchat/ChatsAPI.js';
+import { chatCursor, chatEdges, chatPageInfo, ChatsAPI, DEFAULT_CHATS_PER_PAGE, MAX_CHATS_PER_PAGE, type ChatPage } from '../../../src/rocketchat/ChatsAPI.js';
 import type { CallOptions, Credentials, LoaderOptions, RocketChatClient } from '../../../src/rocketchat/client.js';
 import type { ChatHistoryResponse, VisitorSearchResponse, WireChat, WireDepartment, WireUser, WireVisitor } from '../../../src/rocketchat/models.js';
 import { deferred, rejection, sleep } from '../../helpers/promises.js';
@@ -369,7 +361,12 @@ describe('ChatsAPI: paging with chatEdges and chatPageInfo', () => {
       endCursor: chatCursor(11),
     });
     expect(chatPageInfo({ chats: [a, b], offset: 11, total: 13 }).hasNextPage).toBe(false);
-    expect(chatPageInfo({ chats: [a], offset: 1, total: 2 })).toStrictEqual({ hasNextPage: false, hasPreviousPage: true, startCursor: chatCursor(1), endCursor: chatCursor(1) });
+    expect(chatPageInfo({ chats: [a], offset: 1, total: 2 })).toStrictEqual({
+      hasNextPage: false,
+      hasPreviousPage: true,
+      startCursor: chatCursor(1),
+      endCursor: chatCursor(1),
+    });
     expect(chatEdges({ chats: [a, b], offset: 10, total: 13 })).toStrictEqual([
       { cursor: chatCursor(10), node: a },
       { cursor: chatCursor(11), node: b },
@@ -557,15 +554,24 @@ describe('ChatsAPI refuses before calling Rocket.Chat', () => {
 
 describe('ChatsAPI when a call fails', () => {
   it('a FORBIDDEN from the client rejects its own page only; the others of the tick resolve', async () => {
-    const forbidden = errorFromResponse(400, { success: false, error: 'invalid-room' }, {}, {
-      permission: 'view-l-room',
-      callerParams: false,
-      forbidden: ['invalid-room', 'error-not-allowed'],
-    });
+    const forbidden = errorFromResponse(
+      400,
+      { success: false, error: 'invalid-room' },
+      {},
+      {
+        permission: 'view-l-room',
+        callerParams: false,
+        forbidden: ['invalid-room', 'error-not-allowed'],
+      },
+    );
     expect(forbidden.code).toBe('FORBIDDEN');
     const client = new FakeClient((call) => (call.roomId === 'gOnErOoM' ? { reject: forbidden } : historyPage(HISTORY, call.page)));
     const chats = api(client);
-    const settled = await settleAll([chats.page(VISITOR, 2, null), chats.page(visitorWithRoom(FULL_VISITOR_ID, 'gOnErOoM'), 2, null), chats.page(visitorWithRoom(FULL_VISITOR_ID, 'gOnErOoM'), 0, null)]);
+    const settled = await settleAll([
+      chats.page(VISITOR, 2, null),
+      chats.page(visitorWithRoom(FULL_VISITOR_ID, 'gOnErOoM'), 2, null),
+      chats.page(visitorWithRoom(FULL_VISITOR_ID, 'gOnErOoM'), 0, null),
+    ]);
     expect(settled.map((s) => s.status)).toStrictEqual(['fulfilled', 'rejected', 'rejected']);
     expect(reasonOf(settled[1]!)).toBe(forbidden);
     expect(reasonOf(settled[2]!)).toBe(forbidden);

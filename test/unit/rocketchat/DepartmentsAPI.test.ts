@@ -152,7 +152,12 @@ describe('DepartmentsAPI batches one tick into one call per 20 ids', () => {
 
 describe('DepartmentsAPI when the call fails', () => {
   it('a rejected call rejects every key of its batch with that same error', async () => {
-    const forbidden = errorFromResponse(403, { success: false, error: 'nope' }, {}, { permission: 'view-livechat-departments or view-l-room', callerParams: false });
+    const forbidden = errorFromResponse(
+      403,
+      { success: false, error: 'nope' },
+      {},
+      { permission: 'view-livechat-departments or view-l-room', callerParams: false },
+    );
     const client = new FakeClient(() => ({ reject: forbidden }));
     const departments = api(client);
     const settled = await settleAll(['a1', 'b2', 'c3', 'a1'].map((id) => departments.load(id)));
@@ -230,9 +235,7 @@ describe('DepartmentsAPI spends the operation’s shared call budget', () => {
     settled.forEach((s, i) => {
       if (s.status === 'fulfilled') expect(s.value).toStrictEqual(department(wanted[i]!));
     });
-    expect(new Set(client.departmentCalls[0]!.ids)).toStrictEqual(
-      new Set(wanted.filter((_, i) => settled[i]!.status === 'fulfilled')),
-    );
+    expect(new Set(client.departmentCalls[0]!.ids)).toStrictEqual(new Set(wanted.filter((_, i) => settled[i]!.status === 'fulfilled')));
   });
 
   it('a batch takes exactly one call from a budget with room', async () => {

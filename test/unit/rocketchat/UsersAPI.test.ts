@@ -82,11 +82,16 @@ const reasonOf = (s: PromiseSettledResult<unknown>) => (s as PromiseRejectedResu
 
 /** users.info's refusal of an unknown user, as the client raises it. */
 const userNotFound = () =>
-  errorFromResponse(400, { success: false, error: 'User not found.' }, {}, {
-    permission: undefined,
-    callerParams: false,
-    notFound: { error: 'User not found.', message: 'User not found.' },
-  });
+  errorFromResponse(
+    400,
+    { success: false, error: 'User not found.' },
+    {},
+    {
+      permission: undefined,
+      callerParams: false,
+      notFound: { error: 'User not found.', message: 'User not found.' },
+    },
+  );
 
 describe('UsersAPI: one call per distinct user per operation', () => {
   it('the same user as lastAgent of three visitors and a chat’s servedBy in one tick costs one getUser call', async () => {

@@ -68,7 +68,6 @@ function api(client: RocketChatClient, extra: Partial<VisitorsAPIOptions> & { ma
   });
 }
 
-
 describe('VisitorsAPI.load', () => {
   it('returns what the client answers', async () => {
     const client = new FakeClient();
@@ -126,7 +125,9 @@ describe('VisitorsAPI.load', () => {
 /** loadMany's answer as allSettled would give it: an Error item is a rejection at that index. */
 async function settle(list: Promise<(WireVisitor | Error)[]>) {
   return (await list).map((v) =>
-    v instanceof Error ? ({ status: 'rejected', reason: v } as PromiseRejectedResult) : ({ status: 'fulfilled', value: v } as PromiseFulfilledResult<WireVisitor>),
+    v instanceof Error
+      ? ({ status: 'rejected', reason: v } as PromiseRejectedResult)
+      : ({ status: 'fulfilled', value: v } as PromiseFulfilledResult<WireVisitor>),
   );
 }
 

@@ -51,7 +51,12 @@ describe('eachWithinBudget', () => {
   });
 
   it('puts each failure at its own index, as an Error', async () => {
-    const answers = await eachWithinBudget(['a', 'b'], new CallBudget(5), (key) => (key === 'a' ? Promise.reject('plain') : Promise.resolve({ key })), (a) => a.key);
+    const answers = await eachWithinBudget(
+      ['a', 'b'],
+      new CallBudget(5),
+      (key) => (key === 'a' ? Promise.reject('plain') : Promise.resolve({ key })),
+      (a) => a.key,
+    );
     expect(answers[0]).toBeInstanceOf(Error);
     expect(answers[1]).toBe('b');
   });
@@ -59,9 +64,18 @@ describe('eachWithinBudget', () => {
 
 describe('department lists count against the byte budget', () => {
   it('a list too big for what is left of the answer is RESPONSE_TOO_LARGE for every department in it', async () => {
-    const list: WireDepartment[] = [{ _id: 'd1', name: 'One' }, { _id: 'd2', name: 'Two' }];
+    const list: WireDepartment[] = [
+      { _id: 'd1', name: 'One' },
+      { _id: 'd2', name: 'Two' },
+    ];
     recordWireSize(list, 10_000);
-    const client = { ...otherRoutes(), getDepartments: async () => list, getVisitor: async () => ({ _id: 'v' }), serverInfo: async () => ({ version: '8', success: true as const }), close: async () => {} };
+    const client = {
+      ...otherRoutes(),
+      getDepartments: async () => list,
+      getVisitor: async () => ({ _id: 'v' }),
+      serverInfo: async () => ({ version: '8', success: true as const }),
+      close: async () => {},
+    };
     const departments = new DepartmentsAPI({ client, credentials, call: {}, budget: new CallBudget(10, 5_000) });
     const settled = await Promise.allSettled([departments.load('d1'), departments.load('d2')]);
     for (const s of settled) expect(((s as PromiseRejectedResult).reason as GatewayError).code).toBe('RESPONSE_TOO_LARGE');
@@ -72,7 +86,11 @@ describe('parseVisitorSearch', () => {
   const page = (visitors: unknown[]) => ({ visitors, count: visitors.length, offset: 0, total: visitors.length, success: true });
 
   it('takes hits with the seven fields (a null phone included)', () => {
-    const answer = parseVisitorSearch(200, {}, page([{ _id: 'v1', name: 'Ada', phone: null, livechatData: { plan: 'x' }, visitorEmails: [{ address: 'a@example.org' }] }]));
+    const answer = parseVisitorSearch(
+      200,
+      {},
+      page([{ _id: 'v1', name: 'Ada', phone: null, livechatData: { plan: 'x' }, visitorEmails: [{ address: 'a@example.org' }] }]),
+    );
     expect(answer.visitors[0]!._id).toBe('v1');
   });
 

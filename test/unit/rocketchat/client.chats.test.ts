@@ -51,7 +51,10 @@ function client(baseUrl = upstream!.url): HttpRocketChatClient {
 
 /** The full visitor's chats, newest first, exactly as the demo serves them. */
 const ALL = JSON.parse(JSON.stringify(FULL_VISITOR_CHATS)) as DemoChat[];
-const headerNames = (headers: Record<string, unknown>) => Object.keys(headers).filter((name) => name !== 'host' && name !== 'connection').sort();
+const headerNames = (headers: Record<string, unknown>) =>
+  Object.keys(headers)
+    .filter((name) => name !== 'host' && name !== 'connection')
+    .sort();
 
 describe('HttpRocketChatClient.getChatHistory: the request', () => {
   it('GET visitors.chatHistory/room/<room>/visitor/<visitor>?offset=&count=, and the answer as Rocket.Chat sent it', async () => {
@@ -447,7 +450,9 @@ describe('parseChatHistory: refusals', () => {
   });
 
   it('403 → FORBIDDEN', () => {
-    const err = thrown(() => parseChatHistory(403, {}, { success: false, error: 'User does not have the permissions required for this action [error-unauthorized]' }));
+    const err = thrown(() =>
+      parseChatHistory(403, {}, { success: false, error: 'User does not have the permissions required for this action [error-unauthorized]' }),
+    );
     expect(err.code).toBe('FORBIDDEN');
     expect(err.extensions.upstream).toMatchObject({ status: 403 });
   });

@@ -58,8 +58,7 @@ describe('HttpRocketChatClient: the answer must be the visitor asked for', () =>
 });
 
 describe('HttpRocketChatClient: maxJsonDepth', () => {
-  const deepBody = (id: string, levels: number) =>
-    `{"visitor":{"_id":"${id}","livechatData":${'{"k":'.repeat(levels)}1${'}'.repeat(levels)}},"success":true}`;
+  const deepBody = (id: string, levels: number) => `{"visitor":{"_id":"${id}","livechatData":${'{"k":'.repeat(levels)}1${'}'.repeat(levels)}},"success":true}`;
 
   it('defaults to 20', async () => {
     const c = await against((req) => ({ body: deepBody(req.query.visitorId!, Number(req.query.visitorId!.slice(1))) }));
@@ -83,14 +82,16 @@ describe('HttpRocketChatClient.serverInfo: the version /readyz repeats', () => {
     await expect(c.serverInfo()).resolves.toStrictEqual({ version, success: true });
   });
 
-  it.each([['900 KiB', 'x'.repeat(900 * 1024)], ['markup', '<b>8.4.1</b>'], ['a newline', '8.4.1\nX-Injected: 1'], ['empty', '']])(
-    'a version that is not one (%s) is UPSTREAM_BAD_RESPONSE, never repeated',
-    async (_label, version) => {
-      const c = await against(() => ({ body: { version, success: true } }));
-      const err = await rejection(c.serverInfo());
-      expect(err.code).toBe('UPSTREAM_BAD_RESPONSE');
-      expect(err.extensions.upstream).toStrictEqual({ status: 200, error: null });
-      if (version) expect(JSON.stringify({ m: err.message, e: err.extensions })).not.toContain(version);
-    },
-  );
+  it.each([
+    ['900 KiB', 'x'.repeat(900 * 1024)],
+    ['markup', '<b>8.4.1</b>'],
+    ['a newline', '8.4.1\nX-Injected: 1'],
+    ['empty', ''],
+  ])('a version that is not one (%s) is UPSTREAM_BAD_RESPONSE, never repeated', async (_label, version) => {
+    const c = await against(() => ({ body: { version, success: true } }));
+    const err = await rejection(c.serverInfo());
+    expect(err.code).toBe('UPSTREAM_BAD_RESPONSE');
+    expect(err.extensions.upstream).toStrictEqual({ status: 200, error: null });
+    if (version) expect(JSON.stringify({ m: err.message, e: err.extensions })).not.toContain(version);
+  });
 });

@@ -62,7 +62,10 @@ const SMITH_AS_OTHERS_SEE_HIM = {
   avatarETag: 'x8Kq2Lw',
 };
 
-const headerNames = (headers: Record<string, unknown>) => Object.keys(headers).filter((name) => name !== 'host' && name !== 'connection').sort();
+const headerNames = (headers: Record<string, unknown>) =>
+  Object.keys(headers)
+    .filter((name) => name !== 'host' && name !== 'connection')
+    .sort();
 
 describe('HttpRocketChatClient.getUser: the request', () => {
   it('GET users.info?userId=<id>, and the answer as Rocket.Chat sent it', async () => {

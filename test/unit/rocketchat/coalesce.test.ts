@@ -4,7 +4,6 @@ import { Coalescer } from '../../../src/rocketchat/coalesce.js';
 import { Cancellation } from '../../../src/rocketchat/cancellation.js';
 import { deferred } from '../../helpers/promises.js';
 
-
 /** Lets pending promise callbacks and macrotask-queued rejection checks run. */
 const flush = () => new Promise<void>((r) => setTimeout(r, 0));
 
@@ -151,11 +150,12 @@ describe('Coalescer', () => {
     const d = deferred<string>();
     const start = vi.fn(() => d.promise);
     const failure = new Error('upstream down');
-    const waiters = [
-      c.run('k', undefined, start),
-      c.run('k', new AbortController().signal, start),
-      c.run('k', new AbortController().signal, start),
-    ].map((p) => p.then(() => 'resolved', (e: unknown) => e));
+    const waiters = [c.run('k', undefined, start), c.run('k', new AbortController().signal, start), c.run('k', new AbortController().signal, start)].map((p) =>
+      p.then(
+        () => 'resolved',
+        (e: unknown) => e,
+      ),
+    );
     d.reject(failure);
     const results = await Promise.all(waiters);
     expect(results).toEqual([failure, failure, failure]);

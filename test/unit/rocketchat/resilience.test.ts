@@ -22,7 +22,6 @@ const unavailable = () => errorFromResponse(503, { success: false, error: 'Servi
 const notFound = () => errorFromResponse(404, undefined);
 const refused = () => errorFromTransport(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 50);
 
-
 /** An attempt that fails with `make()` every time, counting its calls. */
 function failing(make: () => GatewayError) {
   return vi.fn(async (_attempt: Cancellation): Promise<string> => {
@@ -42,8 +41,6 @@ function hanging() {
   );
   return { fn, cancellations };
 }
-
-
 
 function upstreamError(err: GatewayError): unknown {
   return (err.extensions.upstream as { error?: unknown } | undefined)?.error;
@@ -138,15 +135,9 @@ describe('UpstreamPolicy', () => {
 
     it('counts timeouts per call, not across calls', async () => {
       const p = policy({ retries: 5, breakerThreshold: 100 });
-      const first = vi
-        .fn<(s: Cancellation) => Promise<string>>()
-        .mockRejectedValueOnce(upstreamTimeout(50))
-        .mockResolvedValueOnce('one');
+      const first = vi.fn<(s: Cancellation) => Promise<string>>().mockRejectedValueOnce(upstreamTimeout(50)).mockResolvedValueOnce('one');
       await expect(p.execute(first)).resolves.toBe('one');
-      const second = vi
-        .fn<(s: Cancellation) => Promise<string>>()
-        .mockRejectedValueOnce(upstreamTimeout(50))
-        .mockResolvedValueOnce('two');
+      const second = vi.fn<(s: Cancellation) => Promise<string>>().mockRejectedValueOnce(upstreamTimeout(50)).mockResolvedValueOnce('two');
       await expect(p.execute(second)).resolves.toBe('two');
       expect(second).toHaveBeenCalledTimes(2);
     });

@@ -117,7 +117,7 @@ describe('parseDepartmentList: wrong shapes → UPSTREAM_BAD_RESPONSE', () => {
 });
 
 describe('parseDepartmentList: parameters the gateway built', () => {
-  it('an invalid-params refusal is the gateway\'s UPSTREAM_ERROR, not the caller\'s BAD_USER_INPUT', () => {
+  it("an invalid-params refusal is the gateway's UPSTREAM_ERROR, not the caller's BAD_USER_INPUT", () => {
     let caught: unknown;
     try {
       parseDepartmentList(400, {}, { success: false, error: "must have required property 'ids' [invalid-params]", errorType: 'invalid-params' });

@@ -241,7 +241,11 @@ describe('parseVisitorsInfo: free-form values nested deeper than maxJsonDepth â†
     ['an unknown field of a phone', { phone: [{ phoneNumber: '1' }, { phoneNumber: '2', extra: nested(30) }] }, 'visitor.phone.1.extra'],
     ['an unknown field of an e-mail', { visitorEmails: [{ address: 'a@b', extra: [nested(30)] }] }, 'visitor.visitorEmails.0.extra'],
     ['an unknown field of the contact manager', { contactManager: { username: 'm', extra: nested(30) } }, 'visitor.contactManager.extra'],
-    ["an unknown field of the contact manager's e-mail", { contactManager: { username: 'm', emails: [{ address: 'a@b', x: nested(30) }] } }, 'visitor.contactManager.emails.0.x'],
+    [
+      "an unknown field of the contact manager's e-mail",
+      { contactManager: { username: 'm', emails: [{ address: 'a@b', x: nested(30) }] } },
+      'visitor.contactManager.emails.0.x',
+    ],
   ])('%s', (_label, patch, path) => {
     expect(depthError(patch).message).toContain(`${path} is nested deeper than 20`);
   });
@@ -312,17 +316,13 @@ describe('parseVisitorsInfo: non-200 statuses go to the catalogue', () => {
   });
 
   it('429 uses the headers it is given for retryAfter', () => {
-    const err = thrown(() =>
-      parseVisitorsInfo(429, { 'retry-after': '17' }, { success: false, error: 'Error, too many requests. [error-too-many-requests]' }),
-    );
+    const err = thrown(() => parseVisitorsInfo(429, { 'retry-after': '17' }, { success: false, error: 'Error, too many requests. [error-too-many-requests]' }));
     expect(err.extensions.code).toBe('RATE_LIMITED');
     expect(err.extensions.retryAfter).toBe(17);
   });
 
   it('429 with X-RateLimit-Reset (epoch ms) gives seconds from now', () => {
-    const err = thrown(() =>
-      parseVisitorsInfo(429, { 'x-ratelimit-reset': String(Date.now() + 40_000) }, { success: false, error: 'slow down' }),
-    );
+    const err = thrown(() => parseVisitorsInfo(429, { 'x-ratelimit-reset': String(Date.now() + 40_000) }, { success: false, error: 'slow down' }));
     expect(err.extensions.retryAfter).toBeGreaterThanOrEqual(39);
     expect(err.extensions.retryAfter).toBeLessThanOrEqual(40);
   });
