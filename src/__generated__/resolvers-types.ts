@@ -95,7 +95,11 @@ export type Chat = {
   __typename?: 'Chat';
   /** When the chat was closed; null while open. REST: `closedAt`. */
   closedAt?: Maybe<Scalars['DateTime']['output']>;
-  /** The department it was routed to (one `department.listByIds` call per 20 departments). REST: `departmentId`. */
+  /**
+   * The department it was routed to (one `department.listByIds` call per 20 departments). REST:
+   * `departmentId`.
+   * Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_BAD_RESPONSE`, `UPSTREAM_ERROR`, `UPSTREAM_BUDGET_EXCEEDED`, `RESPONSE_TOO_LARGE`.
+   */
   department?: Maybe<Department>;
   /** The room id. REST: `_id`. */
   id: Scalars['ID']['output'];
@@ -105,7 +109,10 @@ export type Chat = {
   messagesCount?: Maybe<Scalars['Int']['output']>;
   /** Whether the chat is still open. REST: `open` (absent once closed). */
   open: Scalars['Boolean']['output'];
-  /** The agent who served it (one `users.info` call per distinct user). REST: `servedBy`. */
+  /**
+   * The agent who served it (one `users.info` call per distinct user). REST: `servedBy`.
+   * Errors: `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_BAD_RESPONSE`, `UPSTREAM_ERROR`, `UPSTREAM_BUDGET_EXCEEDED`, `RESPONSE_TOO_LARGE`.
+   */
   servedBy?: Maybe<Agent>;
   /** Where the chat came from (the widget, an app, an e-mail inbox). REST: `source`. */
   source?: Maybe<ChatSource>;
@@ -182,6 +189,60 @@ export type Department = Node & {
 };
 
 /**
+ * Every value the gateway puts in an error's `extensions.code`. No field has this type: it is the
+ * contract a client switches on (graphql-codegen emits it as a type), listed here so that the schema
+ * documents it. Field errors leave the rest of the answer intact; request errors (parse, validation,
+ * limits, persisted documents, body size) stop the request before any Rocket.Chat call.
+ */
+export type ErrorCode =
+  /** Request error: a body that is not a GraphQL request (not JSON, a batch, a GET without a query). */
+  | 'BAD_REQUEST'
+  /** An argument or variable the gateway refuses before any call: an id outside `^[A-Za-z0-9_-]{1,64}$`, more than `MAX_IDS` ids, `first` out of range, a cursor it did not give, a search term of the wrong length; or Rocket.Chat's `invalid-params`. */
+  | 'BAD_USER_INPUT'
+  /** The caller lacks the permission the route wants (403, or Rocket.Chat's 400 permission answers); on `chats`, the visitor's last room is not the caller's to see. */
+  | 'FORBIDDEN'
+  /** Request error: a syntax error, or more than `MAX_TOKENS` tokens. */
+  | 'GRAPHQL_PARSE_FAILED'
+  /** Request error: not valid against the schema, over a limit (depth, aliases, root fields, directives, cost), a mutation, or introspection while it is off. */
+  | 'GRAPHQL_VALIDATION_FAILED'
+  /** A bug in the gateway; the message is masked and the error logged in full with the request id. */
+  | 'INTERNAL_SERVER_ERROR'
+  /** Rocket.Chat has no such visitor (400 `visitor-not-found`) or user (400 `User not found.`). The field is null. */
+  | 'NOT_FOUND'
+  /** Request error: `operationName` names no operation of the document, or several operations and no name. */
+  | 'OPERATION_RESOLUTION_FAILURE'
+  /** Request error: a body over 100 KiB (HTTP 413). */
+  | 'PAYLOAD_TOO_LARGE'
+  /** Request error: a `documentId` (or, in safelist mode, an APQ hash) the trusted-documents manifest does not have. */
+  | 'PERSISTED_DOCUMENT_NOT_FOUND'
+  /** Request error: in safelist mode (`PERSISTED_DOCUMENTS_ONLY`), a document sent by value that is not in the manifest. */
+  | 'PERSISTED_DOCUMENT_REQUIRED'
+  /** Request error: an APQ hash that is not the document's, or a trusted document's id sent with another document. */
+  | 'PERSISTED_QUERY_HASH_MISMATCH'
+  /** Request error: an automatic persisted query's hash the gateway does not know; send the document with it (the client's persisted-query link does). */
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  /** Request error: automatic persisted queries are off (`APQ_MEMORY_BYTES=0` without Redis). */
+  | 'PERSISTED_QUERY_NOT_SUPPORTED'
+  /** Request error: a query document over `MAX_QUERY_BYTES`. */
+  | 'QUERY_TOO_LARGE'
+  /** Rocket.Chat's rate limit (429), or an operation needing more calls than its window has left. `extensions.retryAfter` holds the seconds to wait; a `Retry-After` header too when every error of the answer says when. */
+  | 'RATE_LIMITED'
+  /** The answer already carries `MAX_RESPONSE_BYTES` of Rocket.Chat data; this field is null. */
+  | 'RESPONSE_TOO_LARGE'
+  /** `X-Auth-Token` or `X-User-Id` missing or malformed (no call made), or Rocket.Chat answered 401. */
+  | 'UNAUTHENTICATED'
+  /** Rocket.Chat's answer could not be used: not JSON, truncated, over 1 MiB, the wrong shape, an impossible date, another visitor than the one asked, JSON nested deeper than `MAX_JSON_DEPTH`. */
+  | 'UPSTREAM_BAD_RESPONSE'
+  /** The operation can cost, or has reached, more Rocket.Chat calls than `MAX_UPSTREAM_CALLS`. */
+  | 'UPSTREAM_BUDGET_EXCEEDED'
+  /** Any other Rocket.Chat status (a 404 from a wrong URL, a 400 the gateway did not expect). */
+  | 'UPSTREAM_ERROR'
+  /** No complete answer within `UPSTREAM_TIMEOUT_MS` per attempt, or `UPSTREAM_DEADLINE_MS` per call. */
+  | 'UPSTREAM_TIMEOUT'
+  /** Rocket.Chat answered 5xx or could not be reached (retried first), or the gateway held the call back: `upstream.error` is `circuit-open` (with `retryAfter`, the seconds until the breaker's trial call), `bulkhead-full` or `queue-timeout`. */
+  | 'UPSTREAM_UNAVAILABLE';
+
+/**
  * An object that can be fetched again by its global id (`node(id:)`), as Relay's `@refetchable`
  * does. The global id is its own field, `nodeId` (Relay: `nodeInterfaceIdField: "nodeId"`), so each
  * type's `id` stays Rocket.Chat's.
@@ -214,17 +275,20 @@ export type Query = {
    * One Omnichannel department by id (`GET /api/v1/livechat/department.listByIds`, batched with every
    * other department the operation needs). Null, without an error, when Rocket.Chat has no such
    * department; `FORBIDDEN` without `view-livechat-departments` or `view-l-room`.
+   * Errors: `BAD_USER_INPUT`, `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_BAD_RESPONSE`, `UPSTREAM_ERROR`, `UPSTREAM_BUDGET_EXCEEDED`, `RESPONSE_TOO_LARGE`.
    */
   department?: Maybe<Department>;
   /**
    * Any visitor, department or agent by its `nodeId`, loaded as its own query field would load it.
    * Null for an id of an object Rocket.Chat no longer has (a visitor: with its `NOT_FOUND`);
    * `BAD_USER_INPUT` for an id this gateway did not issue.
+   * Errors: `BAD_USER_INPUT`, `NOT_FOUND` (a visitor), `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_BAD_RESPONSE`, `UPSTREAM_ERROR`, `UPSTREAM_BUDGET_EXCEEDED`, `RESPONSE_TOO_LARGE`.
    */
   node?: Maybe<Node>;
   /**
    * Several objects by `nodeId`, in the order asked, each as `node(id:)` answers it. At most
    * `MAX_IDS` ids.
+   * Errors: `BAD_USER_INPUT`, and per item as `node`.
    */
   nodes: Array<Maybe<Node>>;
   /**
@@ -234,17 +298,20 @@ export type Query = {
    * fields (id, username, name, phones, custom fields, e-mails, last chat); any other field asked of a
    * hit loads the whole visitor (one `visitors.info` call per distinct visitor, shared with the rest
    * of the operation).
+   * Errors: `BAD_USER_INPUT`, `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_BAD_RESPONSE`, `UPSTREAM_ERROR`, `UPSTREAM_BUDGET_EXCEEDED`, `RESPONSE_TOO_LARGE`.
    */
   searchVisitors: VisitorConnection;
   /**
    * One Omnichannel visitor by id (`GET /api/v1/livechat/visitors.info?visitorId=…`). Null, with a
    * `NOT_FOUND` error, when Rocket.Chat has no such visitor. The id must match `^[A-Za-z0-9_-]{1,64}$`.
+   * Errors: `NOT_FOUND`, `BAD_USER_INPUT`, `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_BAD_RESPONSE`, `UPSTREAM_ERROR`, `UPSTREAM_BUDGET_EXCEEDED`, `RESPONSE_TOO_LARGE`.
    */
   visitor?: Maybe<Visitor>;
   /**
    * Several visitors by id, in the order asked. Each id that fails gives a null at its position and a
    * coded error whose `path` points at it; the others still answer. Repeated ids cost one upstream call.
    * At most `MAX_IDS` ids (default 100).
+   * Errors: `BAD_USER_INPUT`, and per item `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_BAD_RESPONSE`, `UPSTREAM_ERROR`, `UPSTREAM_BUDGET_EXCEEDED`, `RESPONSE_TOO_LARGE`.
    */
   visitors: Array<Maybe<Visitor>>;
 };
@@ -319,6 +386,7 @@ export type Visitor = Node & {
    * (`GET /api/v1/livechat/visitors.chatHistory/room/{lastChat}/visitor/{id}`: one call per page).
    * Empty without a call when the visitor has no last chat; `FORBIDDEN` on this field when the
    * caller cannot see the visitor's last room.
+   * Errors: `BAD_USER_INPUT`, `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_BAD_RESPONSE`, `UPSTREAM_ERROR`, `UPSTREAM_BUDGET_EXCEEDED`, `RESPONSE_TOO_LARGE`.
    */
   chats: ChatConnection;
   /** The user who manages this contact. REST: `contactManager`. */
@@ -332,6 +400,7 @@ export type Visitor = Node & {
    * longer has it (it was deleted); a refusal (`FORBIDDEN` without `view-livechat-departments` or
    * `view-l-room`) is an error on this field only. Every department of one operation costs one
    * Rocket.Chat call per 20 distinct departments, however many visitors share them.
+   * Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_BAD_RESPONSE`, `UPSTREAM_ERROR`, `UPSTREAM_BUDGET_EXCEEDED`, `RESPONSE_TOO_LARGE`.
    */
   department?: Maybe<Department>;
   /** The id of the department the visitor belongs to. REST: `department`. */
@@ -410,6 +479,7 @@ export type VisitorContactManager = {
   /**
    * The manager's user record (`GET /api/v1/users.info`, by id, or by username when Rocket.Chat sends
    * no id; one call per distinct user per operation). Null with `NOT_FOUND` when there is no such user.
+   * Errors: `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_BAD_RESPONSE`, `UPSTREAM_ERROR`, `UPSTREAM_BUDGET_EXCEEDED`, `RESPONSE_TOO_LARGE`.
    */
   user?: Maybe<Agent>;
   /** The manager's username. REST: `contactManager.username`. */
@@ -449,6 +519,7 @@ export type VisitorLastAgent = {
   /**
    * The agent's user record (`GET /api/v1/users.info?userId=…`, one call per distinct user per
    * operation). Null with `NOT_FOUND` when Rocket.Chat no longer has the user.
+   * Errors: `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_BAD_RESPONSE`, `UPSTREAM_ERROR`, `UPSTREAM_BUDGET_EXCEEDED`, `RESPONSE_TOO_LARGE`.
    */
   agent?: Maybe<Agent>;
   /** The agent's user id. REST: `lastAgent.agentId`. */
@@ -581,6 +652,7 @@ export type ResolversTypes = ResolversObject<{
   ChatSource: ResolverTypeWrapper<ChatSource>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Department: ResolverTypeWrapper<WireDepartment>;
+  ErrorCode: ErrorCode;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
