@@ -12,8 +12,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    // Brings a real redis-server for the shared-cache tests (see the file).
-    globalSetup: ['test/setup/redis.ts'],
+    // Brings a real redis-server and a Chromium for the tests that need them (see the file).
+    globalSetup: ['test/setup/services.ts'],
     testTimeout: 15_000,
     hookTimeout: 15_000,
     pool: 'forks',

@@ -21,6 +21,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { Span } from '@opentelemetry/api';
 import { endSpan, type Tracing } from './tracing.js';
+import { localExplorerLandingPage } from './explorer.js';
 
 /** What Apollo Sandbox opens with: a query that works as soon as the headers hold real credentials. */
 export const SANDBOX_DOCUMENT = `query Visitor($id: ID!) {
@@ -51,7 +52,7 @@ export const PLACEHOLDER_HEADERS = {
 };
 
 export interface ApolloOptions {
-  config: Pick<Config, 'production' | 'introspection' | 'limits' | 'maxIds' | 'maxUpstreamCalls' | 'documentCacheBytes'>;
+  config: Pick<Config, 'production' | 'explorer' | 'introspection' | 'limits' | 'maxIds' | 'maxUpstreamCalls' | 'documentCacheBytes'>;
   /** Headers Sandbox starts with: the demo credentials in demo mode, placeholders otherwise. */
   sandboxHeaders: Record<string, string>;
   schema: GraphQLSchema;
@@ -100,13 +101,15 @@ export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore
       gatewayPlugin(new OperationLimits(config), metrics, tracing),
       config.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
-        : ApolloServerPluginLandingPageLocalDefault({
-            footer: false,
-            document: SANDBOX_DOCUMENT,
-            variables: SANDBOX_VARIABLES,
-            headers: sandboxHeaders,
-            embed: { endpointIsEditable: false, initialState: { pollForSchemaUpdates: false } },
-          }),
+        : config.explorer === 'local'
+          ? localExplorerLandingPage({ document: SANDBOX_DOCUMENT, variables: SANDBOX_VARIABLES, headers: sandboxHeaders })
+          : ApolloServerPluginLandingPageLocalDefault({
+              footer: false,
+              document: SANDBOX_DOCUMENT,
+              variables: SANDBOX_VARIABLES,
+              headers: sandboxHeaders,
+              embed: { endpointIsEditable: false, initialState: { pollForSchemaUpdates: false } },
+            }),
     ],
   });
 }

@@ -95,6 +95,7 @@ const EnvSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: int(1, 600_000, 10_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1, 600_000, 65_000),
   HTTP_REQUEST_TIMEOUT_MS: int(1, 600_000, 30_000),
+  EXPLORER: oneOf(['sandbox', 'local']).optional(),
   DEMO_RATE_LIMIT: z
     .string()
     .regex(/^\d+\/\d+$/, "must be calls/seconds, as 10/60 (Rocket.Chat's default limiter)")
@@ -180,6 +181,11 @@ export interface Config {
   persistedDocuments: { path: string; only: boolean } | undefined;
   /** Whether the OTEL_* variables ask for traces (tracing.ts); the SDK reads them itself. */
   tracing: boolean;
+  /**
+   * What a browser opening /graphql gets outside production: Apollo Sandbox (from Apollo's CDN) or
+   * GraphiQL served from the gateway's own packages (EXPLORER=local).
+   */
+  explorer: 'sandbox' | 'local';
   /** The embedded demo's Rocket.Chat limiter (DEMO_RATE_LIMIT); off when undefined. */
   demoRateLimit: { limit: number; windowMs: number } | undefined;
   http: {
@@ -236,6 +242,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `DEMO_RATE_LIMIT: applies to the embedded demo only, which does not run with ROCKETCHAT_URL set (got ${JSON.stringify(env.DEMO_RATE_LIMIT)})`,
     );
   }
+  if (e.EXPLORER === 'local' && e.NODE_ENV === 'production') {
+    conflicts.push('EXPLORER: has no effect in production, whose landing page offers no explorer (got "local")');
+  }
   if (conflicts.length) throw new ConfigError(`Invalid configuration:\n  ${conflicts.join('\n  ')}`);
   const production = e.NODE_ENV === 'production';
   return {
@@ -280,6 +289,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cacheRecheckMs: e.CACHE_RECHECK_MS,
     persistedDocuments: e.PERSISTED_DOCUMENTS === undefined ? undefined : { path: e.PERSISTED_DOCUMENTS, only: e.PERSISTED_DOCUMENTS_ONLY ?? production },
     tracing: tracingRequested(env),
+    explorer: e.EXPLORER ?? 'sandbox',
     demoRateLimit: e.DEMO_RATE_LIMIT && { limit: e.DEMO_RATE_LIMIT[0], windowMs: e.DEMO_RATE_LIMIT[1] * 1000 },
     http: {
       maxConnections: e.MAX_CONNECTIONS,

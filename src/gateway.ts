@@ -11,6 +11,7 @@ import { GatewayMetrics } from './metrics.js';
 import { buildSchema } from './schema.js';
 import { loadPersistedDocuments } from './persistedDocuments.js';
 import type { Tracing } from './tracing.js';
+import { ExplorerAssets } from './explorer.js';
 
 export interface GatewayOptions {
   /** Defaults to an undici client for `config.rocketChatUrl`. */
@@ -88,6 +89,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     cacheHealth: stores.health,
     documents,
     tracing: options.tracing,
+    explorer: !config.production && config.explorer === 'local' ? new ExplorerAssets() : undefined,
   });
 
   return {

@@ -60,9 +60,13 @@ function packageVersion(): string {
 }
 
 /** What `npm start` prints: the URL, what serves it, and in demo mode how to try it. */
-export function banner(url: string, rocketChatUrl: string, demo: boolean, config: Pick<Config, 'production' | 'demoRateLimit'>): string {
+export function banner(url: string, rocketChatUrl: string, demo: boolean, config: Pick<Config, 'production' | 'demoRateLimit' | 'explorer'>): string {
   // The production landing page is a plain page with no explorer, so there is nothing to open there.
-  const explorer = config.production ? '' : ' (open it in a browser for Apollo Sandbox)';
+  const explorer = config.production
+    ? ''
+    : config.explorer === 'local'
+      ? ' (open it in a browser for GraphiQL, served by the gateway itself)'
+      : " (open it in a browser for Apollo Sandbox, loaded from Apollo's CDN; EXPLORER=local serves GraphiQL without it)";
   const lines = [
     '',
     `  livechat-visitor-gateway: GraphQL at ${url}${explorer}`,

@@ -13,6 +13,7 @@ import { BodyTooLargeError, readBody } from './body.js';
 import { clientIp } from './clientIp.js';
 import { trustedRequest, type PersistedDocuments } from '../persistedDocuments.js';
 import { endSpan, traceIds, type Tracing } from '../tracing.js';
+import { EXPLORER_PATH, type ExplorerAssets } from '../explorer.js';
 
 /** GraphQL documents are small; anything larger is a mistake or an attack. */
 export const MAX_BODY_BYTES = 100 * 1024;
@@ -34,6 +35,8 @@ export interface HttpParts {
   documents?: PersistedDocuments;
   /** A span per HTTP request (tracing.ts); none when tracing is off. */
   tracing?: Tracing;
+  /** The local explorer's files (EXPLORER=local), served under /explorer/. */
+  explorer?: ExplorerAssets;
 }
 
 export interface HttpServer {
@@ -48,7 +51,18 @@ export interface HttpServer {
  * /healthz, /readyz and /metrics, with the connection limits. Nothing here builds a part of the
  * gateway; gateway.ts hands them over.
  */
-export async function startHttpServer({ config, log, apollo, metrics, deps, serverInfo, cacheHealth, documents, tracing }: HttpParts): Promise<HttpServer> {
+export async function startHttpServer({
+  config,
+  log,
+  apollo,
+  metrics,
+  deps,
+  serverInfo,
+  cacheHealth,
+  documents,
+  tracing,
+  explorer,
+}: HttpParts): Promise<HttpServer> {
   const allowedOrigins = new Set(config.corsOrigins);
   if (!config.production) allowedOrigins.add(SANDBOX_ORIGIN);
   const corsHandler = cors({
@@ -202,8 +216,18 @@ export async function startHttpServer({ config, log, apollo, metrics, deps, serv
             res.setHeader('content-type', metrics.registry.contentType);
             return res.end(text);
           }
-          default:
+          default: {
+            const asset =
+              explorer && pathname.startsWith(EXPLORER_PATH) && (req.method === 'GET' || req.method === 'HEAD')
+                ? explorer.get(pathname.slice(EXPLORER_PATH.length))
+                : undefined;
+            if (asset) {
+              // The installed packages' own files: the same for every caller, so caches may keep them.
+              res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'public, max-age=3600' });
+              return res.end(req.method === 'HEAD' ? undefined : asset.body);
+            }
             return sendJson(res, 404, { error: 'Not found. GraphQL is served at /graphql.' });
+          }
         }
       };
       handle().catch((err: unknown) => {

@@ -57,10 +57,16 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Why no Redis test can run here, when none can (test/setup/redis.ts found no redis-server and
+ * Why no Redis test can run here, when none can (test/setup/services.ts found no redis-server and
  * could not install one); undefined when they can.
  */
 export const NO_REDIS: string | undefined = process.env.LVG_TEST_NO_REDIS;
+
+/**
+ * Why the browser test cannot run here (test/setup/services.ts found no chromium and could not
+ * install one); undefined when it can.
+ */
+export const NO_CHROMIUM: string | undefined = process.env.LVG_TEST_NO_CHROMIUM;
 
 /**
  * The name of a Redis test or suite, skipped with `skipIf(!!NO_REDIS)`: when it is skipped, its
@@ -71,7 +77,7 @@ export function needsRedis(name: string): string {
 }
 
 /**
- * A throwaway redis-server on loopback (Debian's package; test/setup/redis.ts installs it). `pid` lets a test
+ * A throwaway redis-server on loopback (Debian's package; test/setup/services.ts installs it). `pid` lets a test
  * pause it (SIGSTOP) as a stuck Redis; stop() resumes it first, so it can handle SIGTERM.
  */
 export async function startRedis(): Promise<{ url: string; port: number; pid: number; stop: () => Promise<void> }> {

@@ -178,6 +178,13 @@ describe('loadConfig parses each variable', () => {
     ]);
   });
 
+  it('EXPLORER: sandbox by default, local on request, refused in production where there is no explorer', () => {
+    expect(loadConfig({}).explorer).toBe('sandbox');
+    expect(loadConfig({ EXPLORER: 'local' }).explorer).toBe('local');
+    expect(configError({ EXPLORER: 'graphiql' }).message).toContain('EXPLORER: must be one of sandbox, local (got "graphiql")');
+    expect(configError({ EXPLORER: 'local', NODE_ENV: 'production' }).message).toContain('EXPLORER: has no effect in production');
+  });
+
   it('CORS_ORIGINS: comma-separated, trimmed, empties dropped', () => {
     expect(loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example:8443 ,,' }).corsOrigins).toStrictEqual([
       'https://a.example',
