@@ -60,7 +60,7 @@ function packageVersion(): string {
 }
 
 /** What `npm start` prints: the URL, what serves it, and in demo mode how to try it. */
-export function banner(url: string, rocketChatUrl: string, demo: boolean, config: Pick<Config, 'production' | 'demoRateLimit' | 'explorer'>): string {
+function banner(url: string, rocketChatUrl: string, demo: boolean, config: Pick<Config, 'production' | 'demoRateLimit' | 'explorer'>): string {
   // The production landing page is a plain page with no explorer, so there is nothing to open there.
   const explorer = config.production
     ? ''
