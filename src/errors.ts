@@ -127,15 +127,22 @@ export function retryAfterSeconds(headers: Record<string, string | string[] | un
   const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
   // Retry-After is either whole seconds or an HTTP-date; anything else is ignored, not guessed at.
   const retryAfter = first(headers['retry-after'])?.trim();
-  if (retryAfter && /^\d+(\.\d+)?$/.test(retryAfter)) return Math.ceil(Number(retryAfter));
+  if (retryAfter && /^\d+(\.\d+)?$/.test(retryAfter)) return boundedWait(Number(retryAfter));
   if (retryAfter && /[A-Za-z]/.test(retryAfter)) {
     const date = Date.parse(retryAfter);
-    if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - now) / 1000));
+    if (!Number.isNaN(date)) return boundedWait((date - now) / 1000);
   }
   const reset = Number(first(headers['x-ratelimit-reset']));
-  if (Number.isFinite(reset) && reset > 0) return Math.max(0, Math.ceil((reset - now) / 1000));
+  if (Number.isFinite(reset) && reset > 0) return boundedWait((reset - now) / 1000);
   return undefined;
 }
+
+/**
+ * Longest wait passed on, in seconds: the rate-limit memory keeps no window longer (rateLimits.ts),
+ * and a far-future value from a proxy would otherwise reach clients as `1e+21`.
+ */
+export const MAX_RETRY_AFTER_SECONDS = 3600;
+const boundedWait = (seconds: number) => Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(0, Math.ceil(seconds)));
 
 /** Maps a non-200 answer (and a 200 with `success: false`) to its catalogue row. */
 /** What the mapping of a route's refusals depends on (visitors.info's by default). */
@@ -369,6 +376,8 @@ export function responseTooLarge(maxBytes: number): GatewayError {
  */
 const APOLLO_REQUEST_ERRORS: Readonly<Record<string, ErrorCode>> = Object.assign(Object.create(null), {
   'provided sha does not match query': ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
+  // A persisted-query extension that is not `{ version: 1, sha256Hash }`: the client's mistake.
+  'Unsupported persisted query version': ErrorCode.BAD_REQUEST,
 });
 
 /**

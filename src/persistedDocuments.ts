@@ -210,7 +210,16 @@ export function trustedRequest(
   params.set('query', resolution.query);
   const rest = withoutPersistedQuery(extensions);
   if (rest === undefined) params.delete('extensions');
-  else params.set('extensions', JSON.stringify(rest));
+  else {
+    let text: string;
+    try {
+      text = JSON.stringify(rest);
+    } catch {
+      // Nested deeper than the stack allows (JSON.parse reads it, JSON.stringify overflows).
+      return { code: ErrorCode.BAD_REQUEST, message: 'The extensions parameter is nested too deeply.' };
+    }
+    params.set('extensions', text);
+  }
   return { body, search: `?${params.toString()}` };
 }
 

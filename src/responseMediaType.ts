@@ -25,6 +25,11 @@ const MAX_REMEMBERED_ACCEPT = 256;
 export class ResponseMediaTypes {
   readonly #known = new LRUCache<string, string | false>({ max: 256 });
 
+  /** Whether Apollo can answer this `Accept` at all (no header: its default, so yes). */
+  acceptable(accept: string | undefined): boolean {
+    return accept === undefined || this.choose(accept) !== undefined;
+  }
+
   choose(accept: string | undefined): string | undefined {
     if (accept === undefined) return undefined; // Apollo's own default, chosen without negotiating
     const known = this.#known.get(accept);

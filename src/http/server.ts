@@ -14,6 +14,7 @@ import { clientIp } from './clientIp.js';
 import { trustedRequest, type PersistedDocuments } from '../persistedDocuments.js';
 import { endSpan, traceIds, type Tracing } from '../tracing.js';
 import { EXPLORER_PATH, type ExplorerAssets } from '../explorer.js';
+import { ResponseMediaTypes, SINGLE_RESULT_MEDIA_TYPES } from '../responseMediaType.js';
 
 /** GraphQL documents are small; anything larger is a mistake or an attack. */
 export const MAX_BODY_BYTES = 100 * 1024;
@@ -72,6 +73,9 @@ export async function startHttpServer({
     maxAge: 600,
   });
 
+  // Its own memo of Apollo's negotiation (the gateway plugin keeps another): both bounded, both small.
+  const mediaTypes = new ResponseMediaTypes();
+
   async function graphql(req: IncomingMessage, res: ServerResponse, requestId: string, search: string) {
     const started = performance.now();
     const traced = tracing?.request(req.method ?? 'GET', '/graphql', req.headers);
@@ -105,6 +109,21 @@ export async function startHttpServer({
         return sendJson(res, 400, requestRefusal(trusted.code, trusted.message, requestId));
       }
       ({ body, search } = trusted);
+    }
+    // Apollo refuses an unacceptable Accept with 406 only after executing the operation: refused
+    // here first, so that an answer nobody can read costs no Rocket.Chat call. A GET that accepts
+    // HTML is left to Apollo, which serves it the landing page.
+    const accept = req.headers.accept;
+    if (!mediaTypes.acceptable(accept) && (req.method === 'POST' || !/text\/html/i.test(accept ?? ''))) {
+      return sendJson(
+        res,
+        406,
+        requestRefusal(
+          ErrorCode.BAD_REQUEST,
+          `No media type in Accept can be answered; send one of ${SINGLE_RESULT_MEDIA_TYPES.map((t) => t.split(';')[0]).join(', ')}.`,
+          requestId,
+        ),
+      );
     }
     const query = req.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : new URLSearchParams(search).get('query');
     // A UTF-16 code unit is at most 3 bytes of UTF-8, so only a long query needs counting.
