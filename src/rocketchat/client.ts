@@ -150,22 +150,17 @@ export class HttpRocketChatClient implements RocketChatClient {
   readonly #timeoutMs: number;
   readonly #policy: UpstreamPolicy;
   readonly #rateLimits = new RateLimitMemory();
-  readonly #inflight = new Coalescer<WireVisitor>();
-  readonly #inflightDepartments = new Coalescer<WireDepartment[]>();
-  readonly #inflightUsers = new Coalescer<WireUser>();
-  readonly #inflightChats = new Coalescer<ChatHistoryResponse>();
-  readonly #inflightSearches = new Coalescer<VisitorSearchResponse>();
+  readonly #inflight = new Coalescer<WireVisitor, SharedAttempts>();
+  readonly #inflightDepartments = new Coalescer<WireDepartment[], SharedAttempts>();
+  readonly #inflightUsers = new Coalescer<WireUser, SharedAttempts>();
+  readonly #inflightChats = new Coalescer<ChatHistoryResponse, SharedAttempts>();
+  readonly #inflightSearches = new Coalescer<VisitorSearchResponse, SharedAttempts>();
   readonly #departmentListPath: string;
   readonly #usersInfoPath: string;
   readonly #avatarBase: string;
   readonly #observe: RocketChatClientOptions['observe'];
   readonly #maxJsonDepth: number;
   readonly #tracing: Tracing | undefined;
-  /**
-   * With tracing on, the attempt span of each shared call in flight, by in-flight key, so that a
-   * caller who joins it can link to it.
-   */
-  readonly #sharedAttempts = new Map<string, SharedAttempts>();
 
   constructor(options: RocketChatClientOptions) {
     const url = new URL(options.baseUrl);
@@ -277,7 +272,7 @@ export class HttpRocketChatClient implements RocketChatClient {
     key: string,
     path: string,
     options: CallOptions,
-    inflight: Coalescer<T>,
+    inflight: Coalescer<T, SharedAttempts>,
     parse: (answer: UpstreamAnswer) => T,
   ): Promise<T> {
     const wait = this.#rateLimits.retryAfter(bucket);
@@ -314,46 +309,46 @@ export class HttpRocketChatClient implements RocketChatClient {
     headers: Record<string, string>,
     inflightKey: string,
     options: CallOptions,
-    inflight: Coalescer<T>,
+    inflight: Coalescer<T, SharedAttempts>,
     interpret: (answer: UpstreamAnswer) => T,
   ): Promise<T> {
     const parent = options.operation?.trace;
-    let started = false;
-    const result = inflight.run(inflightKey, options.cancellation, (shared) => {
-      started = true;
-      const attempts: SharedAttempts = { waiters: [] };
-      this.#sharedAttempts.set(inflightKey, attempts);
-      let retry = 0;
-      const call = this.#policy.execute((attempt) => {
-        this.#rateLimits.spend(bucket);
-        const traced = tracing.attempt(parent, route, retry++, headers, attempts.waiters);
-        attempts.span = traced.span;
-        const answer = this.#get(route, path, traced.headers, attempt, (raw) => {
-          traced.span.setAttribute('http.response.status_code', raw.status);
-          return interpret(raw);
-        });
-        answer.then(
-          () => endSpan(traced.span),
-          (err: unknown) => endSpan(traced.span, failureOf(err)),
-        );
-        return answer;
-      }, shared);
-      const forget = () => {
-        if (this.#sharedAttempts.get(inflightKey) === attempts) this.#sharedAttempts.delete(inflightKey);
-      };
-      call.then(forget, forget);
-      return call;
-    });
-    const shared = this.#sharedAttempts.get(inflightKey);
-    // A caller already gone is refused at once, and joined nothing.
-    if (started || !shared || options.cancellation?.reason) return result;
-    const span = tracing.coalesced(parent, route, shared.span);
-    // Attempts that start later (a retry, one still queued for a connection) link to this waiter too.
-    if (shared.waiters.length < MAX_LINKED_WAITERS) shared.waiters.push(span.spanContext());
-    result.then(
-      () => endSpan(span),
-      (err: unknown) => endSpan(span, failureOf(err)),
+    let waiting: Span | undefined;
+    const result = inflight.run(
+      inflightKey,
+      options.cancellation,
+      (shared, call) => {
+        const attempts: SharedAttempts = (call.attachment = { waiters: [] });
+        let retry = 0;
+        return this.#policy.execute((attempt) => {
+          this.#rateLimits.spend(bucket);
+          const traced = tracing.attempt(parent, route, retry++, headers, attempts.waiters);
+          attempts.span = traced.span;
+          const answer = this.#get(route, path, traced.headers, attempt, (raw) => {
+            traced.span.setAttribute('http.response.status_code', raw.status);
+            return interpret(raw);
+          });
+          answer.then(
+            () => endSpan(traced.span),
+            (err: unknown) => endSpan(traced.span, failureOf(err)),
+          );
+          return answer;
+        }, shared);
+      },
+      (call) => {
+        const attempts = call.attachment!;
+        waiting = tracing.coalesced(parent, route, attempts.span);
+        // Attempts that start later (a retry, one still queued for a connection) link to this waiter too.
+        if (attempts.waiters.length < MAX_LINKED_WAITERS) attempts.waiters.push(waiting.spanContext());
+      },
     );
+    const span = waiting;
+    if (span) {
+      result.then(
+        () => endSpan(span),
+        (err: unknown) => endSpan(span, failureOf(err)),
+      );
+    }
     return result;
   }
 

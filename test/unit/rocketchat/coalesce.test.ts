@@ -136,6 +136,30 @@ describe('Coalescer', () => {
     expect(fresh).toHaveBeenCalledTimes(1);
   });
 
+  it('tells each caller that joins of the call it joins, with what the starter attached, and tells no one else', async () => {
+    const coalescer = new Coalescer<string, { by: string }>();
+    const answer = deferred<string>();
+    const joins: Array<{ by: string } | undefined> = [];
+    const started: string[] = [];
+    const start = (name: string) => (_c: Cancellation, call: { attachment?: { by: string } }) => {
+      started.push(name);
+      call.attachment = { by: name };
+      return answer.promise;
+    };
+    const join = (call: { attachment?: { by: string } }) => joins.push(call.attachment);
+    const first = coalescer.run('k', undefined, start('first'), join);
+    const second = coalescer.run('k', undefined, start('second'), join);
+    const gone = new Cancellation();
+    gone.cancel(new GatewayError('gone', 'UPSTREAM_UNAVAILABLE'));
+    const refused = coalescer.run('k', gone, start('gone'), join);
+    answer.resolve('v');
+    expect(await Promise.all([first, second])).toEqual(['v', 'v']);
+    await expect(refused).rejects.toBeInstanceOf(GatewayError);
+    expect(started).toEqual(['first']);
+    // The starter is not told; the caller already gone joined nothing.
+    expect(joins).toEqual([{ by: 'first' }]);
+  });
+
   it('rejects an already-aborted signal without calling start', async () => {
     const c = new Coalescer<string>();
     const start = vi.fn(async () => 'never');
