@@ -16,7 +16,7 @@ import { FULL_VISITOR_ID } from './demo/visitors.js';
 import { DOCUMENT_BYTES_PER_QUERY_BYTE, JitExecutorGateway } from './executor.js';
 import { gatewayRules, OperationLimits } from './limits.js';
 import { recordOperation } from './operationLog.js';
-import { ResponseMediaTypes } from './responseMediaType.js';
+import type { ResponseMediaTypes } from './responseMediaType.js';
 import type { GatewayMetrics } from './metrics.js';
 import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { Span } from '@opentelemetry/api';
@@ -64,9 +64,11 @@ export interface ApolloOptions {
   apqStore?: { cache: KeyValueCache<string>; ttlSeconds: number } | false;
   /** A span per operation (tracing.ts); none when tracing is off. */
   tracing?: Tracing;
+  /** The memo of the response's media type, shared with the HTTP layer's check of `Accept`. */
+  mediaTypes: ResponseMediaTypes;
 }
 
-export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore, tracing }: ApolloOptions): ApolloServer<GatewayContext> {
+export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore, tracing, mediaTypes }: ApolloOptions): ApolloServer<GatewayContext> {
   return new ApolloServer<GatewayContext>({
     // Apollo's hook for another executor: graphql-jit, behind Apollo's whole pipeline (executor.ts).
     gateway: new JitExecutorGateway(schema),
@@ -98,7 +100,7 @@ export function createApollo({ config, sandboxHeaders, schema, metrics, apqStore
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       ...(config.production ? [ApolloServerPluginDisableSuggestions()] : []),
-      gatewayPlugin(new OperationLimits(config), metrics, tracing),
+      gatewayPlugin(new OperationLimits(config), metrics, tracing, mediaTypes),
       config.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : config.explorer === 'local'
@@ -151,8 +153,12 @@ export function maskUnexpected(formatted: GraphQLFormattedError, error: unknown)
  * negotiation (responseMediaType.ts), one log line and metric sample per operation, and with
  * tracing on the operation's span (its upstream calls are its children through the context's scope).
  */
-function gatewayPlugin(limits: OperationLimits, metrics: GatewayMetrics | undefined, tracing: Tracing | undefined): ApolloServerPlugin<GatewayContext> {
-  const mediaTypes = new ResponseMediaTypes();
+function gatewayPlugin(
+  limits: OperationLimits,
+  metrics: GatewayMetrics | undefined,
+  tracing: Tracing | undefined,
+  mediaTypes: ResponseMediaTypes,
+): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart({ request, contextValue }) {
       const started = performance.now();

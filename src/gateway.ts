@@ -12,6 +12,7 @@ import { buildSchema } from './schema.js';
 import { loadPersistedDocuments } from './persistedDocuments.js';
 import type { Tracing } from './tracing.js';
 import { ExplorerAssets } from './explorer.js';
+import { ResponseMediaTypes } from './responseMediaType.js';
 
 export interface GatewayOptions {
   /** Defaults to an undici client for `config.rocketChatUrl`. */
@@ -69,6 +70,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     ? new CachingRocketChatClient(upstream, stores.visitors, { ttlMs: config.cacheTtlMs, recheckMs: config.cacheRecheckMs, tracing: options.tracing }, metrics)
     : upstream;
   const deps: ContextDeps = { client, config, log, onBatch: (size) => metrics.batch(size) };
+  // One memo of the response's media type: the HTTP layer checks Accept with it, Apollo's plugin sets the type from it.
+  const mediaTypes = new ResponseMediaTypes();
   const apollo = createApollo({
     config,
     schema,
@@ -76,6 +79,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     metrics,
     apqStore: stores.apq && { cache: stores.apq, ttlSeconds: config.apq.ttlSeconds },
     tracing: options.tracing,
+    mediaTypes,
   });
   await apollo.start();
 
@@ -90,6 +94,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     documents,
     tracing: options.tracing,
     explorer: !config.production && config.explorer === 'local' ? new ExplorerAssets() : undefined,
+    mediaTypes,
   });
 
   return {

@@ -14,7 +14,7 @@ import { clientIp } from './clientIp.js';
 import { trustedRequest, type PersistedDocuments } from '../persistedDocuments.js';
 import { endSpan, traceIds, type Tracing } from '../tracing.js';
 import { EXPLORER_PATH, type ExplorerAssets } from '../explorer.js';
-import { ResponseMediaTypes, SINGLE_RESULT_MEDIA_TYPES } from '../responseMediaType.js';
+import { SINGLE_RESULT_MEDIA_TYPES, type ResponseMediaTypes } from '../responseMediaType.js';
 
 /** GraphQL documents are small; anything larger is a mistake or an attack. */
 export const MAX_BODY_BYTES = 100 * 1024;
@@ -38,6 +38,8 @@ export interface HttpParts {
   tracing?: Tracing;
   /** The local explorer's files (EXPLORER=local), served under /explorer/. */
   explorer?: ExplorerAssets;
+  /** The memo of Apollo's media-type negotiation, shared with the gateway's Apollo plugin. */
+  mediaTypes: ResponseMediaTypes;
 }
 
 export interface HttpServer {
@@ -63,6 +65,7 @@ export async function startHttpServer({
   documents,
   tracing,
   explorer,
+  mediaTypes,
 }: HttpParts): Promise<HttpServer> {
   const allowedOrigins = new Set(config.corsOrigins);
   if (!config.production) allowedOrigins.add(SANDBOX_ORIGIN);
@@ -73,11 +76,7 @@ export async function startHttpServer({
     maxAge: 600,
   });
 
-  // Its own memo of Apollo's negotiation (the gateway plugin keeps another): both bounded, both small.
-  const mediaTypes = new ResponseMediaTypes();
-
   async function graphql(req: IncomingMessage, res: ServerResponse, requestId: string, search: string) {
-    const started = performance.now();
     const traced = tracing?.request(req.method ?? 'GET', '/graphql', req.headers);
     if (traced) {
       res.once('close', () => {
@@ -102,6 +101,7 @@ export async function startHttpServer({
       }
     }
     if (documents && (req.method === 'POST' || req.method === 'GET')) {
+      const started = performance.now();
       const trusted = trustedRequest(documents, req.method === 'POST', body, search);
       if ('code' in trusted) {
         metrics.refusedRequest(trusted.code, (performance.now() - started) / 1000);
