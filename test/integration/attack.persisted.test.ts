@@ -10,20 +10,16 @@
  * error), a far-future Retry-After (sent as `1e+21`), and an unacceptable Accept (refused only after
  * Rocket.Chat had been called).
  */
-import { createHash } from 'node:crypto';
 import { request } from 'node:http';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { sha256 } from '../helpers/apq.js';
+import { useManifests } from '../helpers/manifests.js';
 import { commonRetryAfter, SANDBOX_DOCUMENT, SANDBOX_VARIABLES } from '../../src/apollo.js';
 import type { DemoUpstream } from '../../src/demo/upstream.js';
 import { SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import { DEMO_HEADERS, GRAPHQL_RESPONSE_ACCEPT, type GraphQLBody, type TestGateway } from '../helpers/gateway.js';
 import { NO_REDIS, needsRedis, startRedis } from '../helpers/process.js';
 import { useServers } from '../helpers/servers.js';
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 const VISITOR = 'query Visitor($id: ID!) { visitor(id: $id) { id name } }';
 const SEED = `query Seed { visitor(id: "${SEED_VISITOR_ID}") { id username } }`;
@@ -36,15 +32,7 @@ const JSON_POST_HEADERS = { 'content-type': 'application/json', ...GRAPHQL_HEADE
 const TIMEOUT_MS = 5_000;
 
 const servers = useServers();
-let dir: string;
-let counter = 0;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'attack-persisted-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const manifests = useManifests('attack-persisted-');
 
 interface RawAnswer {
   status: number;
@@ -100,11 +88,7 @@ function expectCodedRefusal(res: RawAnswer, what: string, { ok = false } = {}): 
   return body.errors!.map((e) => e.extensions!.code as string);
 }
 
-async function writeManifest(documents: string[]): Promise<string> {
-  const path = join(dir, `manifest-${++counter}.json`);
-  await writeFile(path, JSON.stringify(Object.fromEntries(documents.map((d) => [sha256(d), d]))));
-  return path;
-}
+const writeManifest = (documents: string[]) => manifests.write('codegen', documents);
 
 /** The demo upstream and a gateway with a manifest of VISITOR and SEED; the upstream's record starts empty. */
 async function setUp(only: boolean, env: Record<string, string> = {}): Promise<{ upstream: DemoUpstream; gateway: TestGateway }> {

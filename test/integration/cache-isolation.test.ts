@@ -13,7 +13,9 @@ import { DEMO_CREDENTIALS, DEMO_LIMITED_CREDENTIALS, DEMO_VISITORS, FULL_VISITOR
 import { globalId } from '../../src/nodes.js';
 import type { FakeReply, FakeRequest } from '../helpers/fakeUpstream.js';
 import { DEMO_HEADERS, type GraphQLBody, type TestGateway } from '../helpers/gateway.js';
-import { needsRedis, NO_REDIS, startRedis } from '../helpers/process.js';
+import { needsRedis, NO_REDIS } from '../helpers/process.js';
+import { sharedCacheEnv, untilCacheReady } from '../helpers/sharedCache.js';
+import { CONSOLE_QUERY } from '../helpers/console.js';
 import { sleep } from '../helpers/promises.js';
 import { useServers } from '../helpers/servers.js';
 
@@ -27,25 +29,7 @@ const LIMITED_HEADERS = {
 const WRONG_TOKEN = 'WrOnGtOkEnWrOnGtOkEnWrOnGtOkEnWrOnGtOkEnXyZ';
 const WRONG_TOKEN_HEADERS = { 'x-auth-token': WRONG_TOKEN, 'x-user-id': DEMO_CREDENTIALS.userId } as const;
 
-/** graph.test.ts's console query: every route (visitor, departments, users, chats, search). */
-const CONSOLE = `query Console($id: ID!) {
-  visitor(id: $id) {
-    name status
-    department { id name enabled archived }
-    lastAgent { assignedAt agent { id username name status livechatStatus avatarUrl } }
-    contactManager { user { name avatarUrl } }
-    chats(first: 10) {
-      totalCount
-      edges { cursor node { id startedAt closedAt open messagesCount tags department { name } servedBy { name } } }
-      pageInfo { hasNextPage endCursor }
-    }
-  }
-  searchVisitors(term: "ada", first: 20) {
-    totalCount
-    edges { node { id name emails { address } status } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
+const CONSOLE = CONSOLE_QUERY;
 const CONSOLE_OP = { query: CONSOLE, variables: { id: FULL_VISITOR_ID } };
 
 /**
@@ -97,32 +81,9 @@ function routesOf(requests: readonly RecordedRequest[], userId: string, authToke
     .sort();
 }
 
-async function cacheEnv(store: 'memory' | 'redis', recheckMs: number): Promise<Record<string, string>> {
-  const env: Record<string, string> = { CACHE_TTL_MS: '60000', CACHE_RECHECK_MS: String(recheckMs) };
-  if (store === 'redis') {
-    const redis = await startRedis();
-    servers.later(() => redis.stop());
-    env.REDIS_URL = redis.url;
-    // Not a test of the deadline (cache-redis.test.ts is): a busy machine must not make a hit a miss.
-    env.REDIS_TIMEOUT_MS = '1000';
-  }
-  return env;
-}
-
-/** ioredis connects in the background; a test starts once /readyz has seen Redis answer. */
-async function untilCacheReady(gateway: TestGateway, store: 'memory' | 'redis'): Promise<void> {
-  if (store !== 'redis') return;
-  for (let i = 0; i < 100; i++) {
-    const ready = (await (await fetch(gateway.url.replace('/graphql', '/readyz'))).json()) as { cache?: string };
-    if (ready.cache === 'ok') return;
-    await sleep(20);
-  }
-  throw new Error('/readyz never said "cache":"ok"');
-}
-
 async function cachedGateway(store: 'memory' | 'redis', upstreamUrl: string, recheckMs = 60_000): Promise<TestGateway> {
-  const gateway = await servers.gateway(upstreamUrl, await cacheEnv(store, recheckMs));
-  await untilCacheReady(gateway, store);
+  const gateway = await servers.gateway(upstreamUrl, await sharedCacheEnv(servers, store, recheckMs));
+  if (store === 'redis') await untilCacheReady(gateway);
   return gateway;
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { cacheUpstream } from '../helpers/cacheUpstream.js';
 import { DEMO_HEADERS, type TestGateway } from '../helpers/gateway.js';
-import { needsRedis, NO_REDIS, startRedis } from '../helpers/process.js';
+import { needsRedis, NO_REDIS } from '../helpers/process.js';
+import { sharedCacheEnv, untilCacheReady } from '../helpers/sharedCache.js';
 import { sleep } from '../helpers/promises.js';
 import { useServers } from '../helpers/servers.js';
 
@@ -18,24 +19,11 @@ const MANY = (n: number) => ({
 });
 
 async function setUp(store: 'memory' | 'redis'): Promise<{ gateway: TestGateway; upstream: ReturnType<typeof cacheUpstream> }> {
-  const env: Record<string, string> = { CACHE_TTL_MS: '60000', CACHE_RECHECK_MS: String(RECHECK_MS) };
-  if (store === 'redis') {
-    const redis = await startRedis();
-    servers.later(() => redis.stop());
-    env.REDIS_URL = redis.url;
-    // Not a test of the deadline (cache-redis.test.ts is): a busy machine must not make a hit a miss.
-    env.REDIS_TIMEOUT_MS = '1000';
-  }
+  const env = await sharedCacheEnv(servers, store, RECHECK_MS);
   const upstream = cacheUpstream();
   const fake = await servers.fake(upstream.script);
   const gateway = await servers.gateway(fake.url, env);
-  if (store === 'redis') {
-    for (let i = 0; i < 100; i++) {
-      const ready = (await (await fetch(gateway.url.replace('/graphql', '/readyz'))).json()) as { cache?: string };
-      if (ready.cache === 'ok') break;
-      await sleep(20);
-    }
-  }
+  if (store === 'redis') await untilCacheReady(gateway);
   return { gateway, upstream };
 }
 

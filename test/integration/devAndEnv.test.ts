@@ -7,7 +7,7 @@ import { readFileSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
-import { ROOT, waitFor } from '../helpers/process.js';
+import { ensureBuilt, ROOT, waitFor } from '../helpers/process.js';
 
 describe('.env.example', () => {
   const text = readFileSync(join(ROOT, '.env.example'), 'utf8');
@@ -39,6 +39,28 @@ describe('.env.example', () => {
       expect(() => loadConfig(env), `${name}=${value}`).not.toThrow();
     }
   });
+});
+
+describe('.env.example as the gateway loads it', () => {
+  it('`node --env-file=.env.example dist/index.js` (its own header says so) starts the gateway', async () => {
+    ensureBuilt();
+    let stdout = '';
+    // The process's own variables win over the file's (Node's rule), so the port and host are the test's.
+    const child = spawn(process.execPath, ['--env-file=.env.example', join(ROOT, 'dist/index.js')], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' },
+    });
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => stdout, /GraphQL at http:\/\/\S+\/graphql/, 20_000);
+      const url = /GraphQL at (http:\/\/\S+\/graphql)/.exec(stdout)![1]!;
+      expect((await fetch(url.replace('/graphql', '/healthz'))).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  }, 30_000);
 });
 
 describe('npm run dev', () => {

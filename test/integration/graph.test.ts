@@ -8,6 +8,7 @@ import { SANDBOX_DOCUMENT, SANDBOX_VARIABLES } from '../../src/apollo.js';
 import { FULL_VISITOR_ID } from '../../src/demo/visitors.js';
 import { DEMO_HEADERS } from '../helpers/gateway.js';
 import { useServers } from '../helpers/servers.js';
+import { CONSOLE_QUERY } from '../helpers/console.js';
 
 const servers = useServers();
 const figures: string[] = [];
@@ -15,24 +16,7 @@ afterAll(() => {
   if (figures.length) console.log(`graph figures:\n  ${figures.join('\n  ')}`);
 });
 
-const CONSOLE = `query Console($id: ID!) {
-  visitor(id: $id) {
-    name status
-    department { id name enabled archived }
-    lastAgent { assignedAt agent { id username name status livechatStatus avatarUrl } }
-    contactManager { user { name avatarUrl } }
-    chats(first: 10) {
-      totalCount
-      edges { cursor node { id startedAt closedAt open messagesCount tags department { name } servedBy { name } } }
-      pageInfo { hasNextPage endCursor }
-    }
-  }
-  searchVisitors(term: "ada", first: 20) {
-    totalCount
-    edges { node { id name emails { address } status } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
+const CONSOLE = CONSOLE_QUERY;
 
 function callsByRoute(paths: string[]): Record<string, number> {
   const counts: Record<string, number> = {};

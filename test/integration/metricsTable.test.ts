@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { untilCacheReady } from '../helpers/sharedCache.js';
 import { SEED_VISITOR_ID } from '../../src/demo/visitors.js';
 import { persisted } from '../helpers/apq.js';
 import { DEMO_HEADERS, type TestGateway } from '../helpers/gateway.js';
@@ -192,13 +193,7 @@ describe.skipIf(!!NO_REDIS)(needsRedis("README.md's metrics table against a real
       // Not what this test is about: a busy machine must not turn a lookup into a timeout.
       REDIS_TIMEOUT_MS: '1000',
     });
-    // ioredis connects in the background; start once /readyz has seen Redis answer.
-    for (let i = 0; ; i++) {
-      const body = (await (await fetch(gateway.url.replace('/graphql', '/readyz'))).json()) as { cache?: string };
-      if (body.cache === 'ok') break;
-      if (i >= 100) throw new Error('Redis never answered the gateway');
-      await sleep(20);
-    }
+    await untilCacheReady(gateway);
 
     const one = { query: `query One { visitor(id: "${SEED_VISITOR_ID}") { id name } }` };
     // Answered, then answered from the cache: operations, upstream calls, batches, cache misses and hits.

@@ -4,13 +4,12 @@
  * persisted-query link against a safelisted gateway; a bad manifest stopping the real entry point;
  * and the refusals in /metrics.
  */
-import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../helpers/apq.js';
+import { useManifests, type ManifestFormat } from '../helpers/manifests.js';
 import { sample } from '../helpers/metrics.js';
 import type { DemoUpstream } from '../../src/demo/upstream.js';
 import { DEMO_CREDENTIALS, SEED_VISITOR_ID } from '../../src/demo/visitors.js';
@@ -19,44 +18,20 @@ import { DEMO_HEADERS, GRAPHQL_RESPONSE_ACCEPT, type GraphQLBody, type TestGatew
 import { ensureBuilt, spawnGateway } from '../helpers/process.js';
 import { useServers } from '../helpers/servers.js';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 const VISITOR = 'query Visitor($id: ID!) { visitor(id: $id) { id name } }';
 const VISITOR_BY_SEED = `query Seed { visitor(id: "${SEED_VISITOR_ID}") { id username } }`;
 /** Not in any manifest of this file. */
 const ARBITRARY = `query Arbitrary { visitor(id: "${SEED_VISITOR_ID}") { id name status } }`;
 const SEED = { visitor: { id: SEED_VISITOR_ID, name: 'Livechat Visitor' } };
 
-type Format = 'codegen' | 'apollo';
+type Format = ManifestFormat;
 
 const servers = useServers();
-let dir: string;
-let counter = 0;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'persisted-documents-it-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** Writes a manifest file of `format` holding `documents` (named by their operation), each under sha256(document). */
-async function writeManifest(format: Format, documents: string[]): Promise<string> {
-  const path = join(dir, `${format}-${++counter}.json`);
-  const content =
-    format === 'codegen'
-      ? Object.fromEntries(documents.map((d) => [sha256(d), d]))
-      : {
-          format: 'apollo-persisted-query-manifest',
-          version: 1,
-          operations: documents.map((body) => ({ id: sha256(body), name: /query (\w+)/.exec(body)?.[1] ?? 'anonymous', type: 'query', body })),
-        };
-  await writeFile(path, JSON.stringify(content, null, 2));
-  return path;
-}
+const manifests = useManifests('persisted-documents-it-');
+const writeManifest = (format: Format, documents: string[]) => manifests.write(format, documents);
 
 async function writeRaw(content: unknown): Promise<string> {
-  const path = join(dir, `raw-${++counter}.json`);
+  const path = manifests.path('raw');
   await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content));
   return path;
 }
@@ -305,7 +280,7 @@ describe('Apollo Client 4 with PersistedQueryLink against a safelisted gateway',
     expect(hash).toBe(sha256(body));
 
     // 2. The manifest a build would write for it, and a safelisted gateway reading it.
-    const path = join(dir, `apollo-client-${++counter}.json`);
+    const path = manifests.path('apollo-client');
     await writeFile(
       path,
       JSON.stringify({
@@ -383,7 +358,8 @@ describe('start-up with a bad manifest (dist/index.js)', () => {
   });
 
   it('a missing manifest file: exit 1, stderr names the file', async () => {
-    const path = join(dir, 'no-such-manifest.json');
+    // Never written: the helper's paths are fresh.
+    const path = manifests.path('no-such-manifest');
     const proc = spawnGateway({ ROCKETCHAT_URL: 'http://127.0.0.1:9', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PERSISTED_DOCUMENTS: path });
     expect(await proc.exited).toBe(1);
     expect(proc.stderr()).toContain(path);

@@ -2,18 +2,16 @@
  * Trusted documents (src/persistedDocuments.ts) as pure functions: loading and checking both
  * manifest formats, and how a request is resolved against the manifest, in and out of safelist mode.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../helpers/apq.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { ErrorCode } from '../../src/errors.js';
 import { loadPersistedDocuments, resolveDocument, trustedRequest, type PersistedDocuments } from '../../src/persistedDocuments.js';
 import { buildSchema } from '../../src/schema.js';
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 const VISITOR = 'query Visitor($id: ID!) { visitor(id: $id) { id name } }';
 const VISITORS = 'query Visitors($ids: [ID!]!) { visitors(ids: $ids) { id } }';
